@@ -1,0 +1,26 @@
+import ArgumentParser
+
+@main
+struct CMDeploy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cmdeploy",
+        abstract: "Deploy and operate a chatmail relay from one chatmail.ini.",
+        discussion: """
+            Typical first deploy:
+              cmdeploy init chat.example.org     write chatmail.ini
+              cmdeploy run                       deploy to the host over SSH (as root)
+              cmdeploy dns                       show the DNS records still missing
+
+            chatmail.ini is taken from --config, else $CHATMAIL_INI, else ./chatmail.ini.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            InitCommand.self, RunCommand.self, DNSCommand.self, StatusCommand.self,
+            TestCommand.self, BenchCommand.self, WebdevCommand.self,
+        ])
+
+    // No subcommand: print the help and succeed, as the Python tool does.
+    func run() throws {
+        print(CMDeploy.helpMessage())
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import ChatmailConfig
+
+// Commands whose work is not built yet. They already check chatmail.ini, so
+// operators get the same errors they will get once the command exists.
+
+func notBuiltYet(_ name: String) -> ExitCode {
+    Console.error("cmdeploy \(name): not built yet in this version of cmdeploy")
+    return ExitCode(2)
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Deploy the relay described by chatmail.ini to its host.")
+
+    @Flag(help: "Print what would change, change nothing.") var dryRun = false
+    @Flag(help: "Deploy everything but keep Postfix and Dovecot stopped (for migrations).") var disableMail = false
+    @Flag(help: "Only build and upload the web pages.") var websiteOnly = false
+    @Flag(help: "Skip the DNS check before deploying.") var skipDnsCheck = false
+    @OptionGroup var host: SSHHostOption
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        _ = try global.loadConfig()
+        throw notBuiltYet("run")
+    }
+}
+
+struct DNSCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dns", abstract: "Check the relay's DNS records, or write them as a zone file.")
+
+    @Option(help: ArgumentHelp("Write the zone to this file instead of checking.", valueName: "path"))
+    var zonefile: String?
+    @OptionGroup var host: SSHHostOption
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        _ = try global.loadConfig()
+        throw notBuiltYet("dns")
+    }
+}
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Report the relay's health: services, ports, certificates, queue, disk.")
+
+    @OptionGroup var host: SSHHostOption
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        _ = try global.loadConfig()
+        throw notBuiltYet("status")
+    }
+}
+
+struct TestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test", abstract: "Run the online test suite against the deployed relay.")
+
+    @OptionGroup var host: SSHHostOption
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        _ = try global.loadConfig()
+        throw notBuiltYet("test")
+    }
+}
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure the deployed relay's speed.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        _ = try global.loadConfig()
+        throw notBuiltYet("bench")
+    }
+}
+
+struct WebdevCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "webdev", abstract: "Build the web pages locally, serve them and rebuild on every change.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        _ = try global.loadConfig()
+        throw notBuiltYet("webdev")
+    }
+}

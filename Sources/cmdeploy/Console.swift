@@ -1,0 +1,26 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Printing for the CLI. Colour only on a terminal and never with NO_COLOR;
+/// red/green/yellow go to stderr as in the Python tool, plain output to stdout.
+enum Console {
+    static let useColor: Bool = {
+        if let nc = getenv("NO_COLOR"), nc.pointee != 0 { return false }
+        if let term = getenv("TERM"), String(cString: term) == "dumb" { return false }
+        return isatty(STDERR_FILENO) == 1
+    }()
+
+    static func out(_ text: String) {
+        print(text)
+    }
+
+    static func error(_ text: String) { colored(text, code: "31") }
+    static func success(_ text: String) { colored(text, code: "32") }
+    static func warn(_ text: String) { colored(text, code: "33") }
+
+    private static func colored(_ text: String, code: String) {
+        let line = useColor ? "\u{1B}[\(code)m\(text)\u{1B}[0m\n" : text + "\n"
+        fputs(line, stderr)
+    }
+}
