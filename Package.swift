@@ -41,6 +41,8 @@ let package = Package(
         .testTarget(name: "ChatmailConfigTests", dependencies: ["ChatmailConfig"]),
         .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
         .testTarget(name: "ChatmaildTests", dependencies: ["Chatmaild"]),
+        // Runs the built cmdeploy binary as an operator would.
+        .testTarget(name: "CLITests"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -155,7 +155,12 @@ struct ParamsReader {
     }
 
     func error(_ entry: IniEntry, _ message: String) -> ConfigError {
-        ConfigError(path: path, line: entry.line, key: entry.key, message: message)
+        var message = message
+        if entry.value.contains(" #") {
+            // The most likely cause: an inline comment, which INI here does not strip.
+            message += " (inline comments are not stripped: put the comment on its own line)"
+        }
+        return ConfigError(path: path, line: entry.line, key: entry.key, message: message)
     }
 
     /// The entry for `key`, marking it used.

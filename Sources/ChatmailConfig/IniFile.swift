@@ -40,11 +40,9 @@ public struct IniFile: Sendable, Equatable {
         // Index of the section/entry that an indented continuation line extends.
         var lastWasEntry = false
 
-        // Python's str.splitlines() also splits on \r, \r\n and a few others;
-        // \n and \r\n cover every real-world file.
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.hasSuffix("\r") ? line.dropLast() : line
-        }
+        // Like Python's str.splitlines(): \n, \r\n and \r all end a line.
+        // ("\r\n" is a single Character in Swift, hence the explicit check.)
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
         for (index, rawLine) in lines.enumerated() {
             let lineNo = index + 1
             let stripped = rawLine.drop { $0 == " " || $0 == "\t" }

@@ -22,3 +22,14 @@ extension ChatmailConfig {
         privacyValues.allSatisfy { ($0.value ?? "").isEmpty }
     }
 }
+
+extension ChatmailConfig {
+    /// The two lines printed after a successful `cmdeploy run` when
+    /// chatmail.ini has keys nothing reads (same text as the Python tool).
+    public var unusedKeysSummary: [String] {
+        guard !unusedKeys.isEmpty else { return [] }
+        let names = unusedKeys.map(\.key).joined(separator: ", ")
+        return ["WARNING: chatmail.ini contains settings that have no effect: \(names)",
+                "Please remove them from chatmail.ini."]
+    }
+}
