@@ -63,3 +63,14 @@ import Testing
         #expect(InitialConfig.domainProblem(d) != nil)
     }
 }
+
+@Suite struct DocumentationTests {
+    @Test func everyKeyIsDocumented() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let doc = try String(contentsOf: repo.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        for key in ConfigKeys.all {
+            #expect(doc.contains("| `\(key.name)` |"), "docs/configuration.md lacks \(key.name)")
+        }
+    }
+}
