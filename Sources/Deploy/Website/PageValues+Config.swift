@@ -24,15 +24,16 @@ extension PageValues {
         v["username_max_length"] = numberWord(config.usernameMaxLength)
         v["password_min_length"] = numberWord(config.passwordMinLength)
 
-        var anyPrivacy = false, allPrivacy = true
+        let what = ["privacy_postal": "postal address", "privacy_mail": "e-mail",
+                    "privacy_pdo": "data protection officer", "privacy_supervisor": "supervisory authority"]
+        var missing: [String] = []
         for (key, value) in config.privacyValues {
             let text = value?.trimmingCharacters(in: " \t") ?? ""
             v[key] = text
-            anyPrivacy = anyPrivacy || !text.isEmpty
-            allPrivacy = allPrivacy && !text.isEmpty
+            if text.isEmpty { missing.append(what[key]!) }
         }
-        v["privacy_any"] = anyPrivacy ? "true" : ""
-        v["privacy_complete"] = allPrivacy ? "true" : ""
+        v["privacy_missing"] = missing.joined(separator: ", ")
+        v["privacy_complete"] = missing.isEmpty ? "true" : ""
         v["webdev"] = webdev ? "true" : ""
         // The layout sets these per page; listed here so templates may use them.
         for name in ["content", "pagename", "page_home", "page_info", "page_privacy"] { v[name] = "" }

@@ -49,12 +49,13 @@ public enum WebsiteBuilder {
                 outputs[rel] = Array(data)
             }
         }
-        if config.tlsMode != .selfSigned {
-            do {
-                outputs[AccountInvite.pngName(for: config)] = try AccountInvite.qrPNG(for: config)
-            } catch {
-                throw WebsiteError(file: config.path, "mail_domain: \(error)")
-            }
+        // The printable invite, written in every TLS mode as the Python relay
+        // does; the index page of a self-signed relay does not show it (the
+        // app would refuse the certificate) and offers a login link instead.
+        do {
+            outputs[AccountInvite.pngName(for: config)] = try AccountInvite.qrPNG(for: config)
+        } catch {
+            throw WebsiteError(file: config.path, "mail_domain: \(error)")
         }
         let changed = try write(outputs, to: outputDir)
         return Result(files: outputs.keys.sorted(), changed: changed)
@@ -121,7 +122,7 @@ public enum WebsiteBuilder {
             for rel in existing.sorted(by: >) where outputs[rel] == nil {
                 let path = outputDir + "/" + rel
                 var isDir: ObjCBool = false
-                fm.fileExists(atPath: path, isDirectory: &isDir)
+                _ = fm.fileExists(atPath: path, isDirectory: &isDir)
                 if isDir.boolValue {
                     if (try? fm.contentsOfDirectory(atPath: path))?.isEmpty == true { try fm.removeItem(atPath: path) }
                 } else {
