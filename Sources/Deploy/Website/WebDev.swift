@@ -48,7 +48,13 @@ public struct WebDev {
         var config = try loadConfig(iniPath)
         let plan = try plan(for: config)
         if let src = plan.sourceDir {
-            try WebsiteBuilder.build(config: config, sourceDir: src, outputDir: plan.servedDir, webdev: true)
+            // A mistake in the sources is what webdev is for: report it and
+            // keep watching rather than exit.
+            do {
+                try WebsiteBuilder.build(config: config, sourceDir: src, outputDir: plan.servedDir, webdev: true)
+            } catch {
+                sayError("webdev: build failed: \(error)")
+            }
         }
         let server = try DevServer(root: plan.servedDir, host: host, port: port)
         server.start()
