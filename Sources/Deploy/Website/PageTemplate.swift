@@ -162,7 +162,7 @@ public struct PageTemplate: Sendable {
             var i = from
             while i + target.count <= source.count {
                 if source[i] == "\n" { return nil }  // tags do not span lines
-                if Array(source[i..<i + target.count]) == target { return i }
+                if source[i] == target[0], zip(source[i...], target).allSatisfy({ $0 == $1 }) { return i }
                 i += 1
             }
             return nil
