@@ -22,6 +22,7 @@
         link.textContent = "Open " + data.email + " in Delta Chat";
         result.textContent = "";
         result.appendChild(link);
+        button.hidden = true;
       })
       .catch(function (e) {
         result.textContent = "No account was created: " + e.message + ". Please try again later.";
