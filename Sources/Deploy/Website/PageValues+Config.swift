@@ -40,8 +40,8 @@ extension PageValues {
         return v
     }
 
-    /// 31457280 → "30", 1000000 → "0.95": messages sizes are shown in MiB as
-    /// the Delta Chat apps show them.
+    /// 31457280 → "30", 1500000 → "1.4": message sizes in MiB with at most
+    /// one decimal, as the Delta Chat apps show sizes.
     static func megabytes(_ bytes: Int) -> String {
         let tenths = (bytes * 10 + 524_288) / 1_048_576
         return tenths % 10 == 0 ? String(tenths / 10) : "\(tenths / 10).\(tenths % 10)"

@@ -88,7 +88,18 @@ public enum WebsiteBuilder {
                 if walker.fileAttributes?[.type] as? FileAttributeType == .typeDirectory { walker.skipDescendants() }
                 continue
             }
-            if walker.fileAttributes?[.type] as? FileAttributeType == .typeRegular { files.append(rel) }
+            switch walker.fileAttributes?[.type] as? FileAttributeType {
+            case .typeRegular?:
+                files.append(rel)
+            case .typeSymbolicLink?:
+                // A linked file is published with the link's name; linked folders are not followed.
+                var isDir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: dir + "/" + rel, isDirectory: &isDir), !isDir.boolValue {
+                    files.append(rel)
+                }
+            default:
+                break
+            }
         }
         return files.sorted()
     }

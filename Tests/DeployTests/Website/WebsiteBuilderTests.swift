@@ -104,10 +104,11 @@ import Testing
         try "x".write(toFile: src + "/.hidden", atomically: true, encoding: .utf8)
         try "x".write(toFile: src + "/index.md.swp", atomically: true, encoding: .utf8)
         try "old".write(toFile: out + "/stale.html", atomically: true, encoding: .utf8)
+        try fm.createSymbolicLink(atPath: src + "/linked.txt", withDestinationPath: src + "/img/a.txt")
 
         let config = try testConfig()
         let first = try WebsiteBuilder.build(config: config, sourceDir: src, outputDir: out)
-        #expect(first.files == ["img/a.txt", "index.html", "qr-chatmail-invite-chat.example.org.png"])
+        #expect(first.files == ["img/a.txt", "index.html", "linked.txt", "qr-chatmail-invite-chat.example.org.png"])
         #expect(try readFile(out + "/index.html") == "<p>chat.example.org</p><h1>Hi</h1>\n")
         #expect(!fm.fileExists(atPath: out + "/stale.html"))
         #expect(try WebsiteBuilder.build(config: config, sourceDir: src, outputDir: out).changed.isEmpty)
