@@ -19,8 +19,14 @@ let package = Package(
         // chatmail.ini: parsing, defaults, validation, derived values.
         .target(name: "ChatmailConfig"),
 
+        // C libraries from Debian, used by the web page builder.
+        .systemLibrary(
+            name: "CCmarkGFM", pkgConfig: "libcmark-gfm",
+            providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
+        .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+
         // Everything cmdeploy does; the CLI only parses arguments and prints.
-        .target(name: "Deploy", dependencies: ["ChatmailConfig"]),
+        .target(name: "Deploy", dependencies: ["ChatmailConfig", "CCmarkGFM", "CQRencode"]),
         .executableTarget(
             name: "cmdeploy",
             dependencies: [

@@ -3,16 +3,26 @@
 # install the system packages the build needs (Debian/Ubuntu, as root),
 # then build release binaries into .build/release.
 #
-#   scripts/initenv.sh            packages + release build
-#   scripts/initenv.sh --deps     packages only
+#   scripts/initenv.sh              packages + release build
+#   scripts/initenv.sh --deps       build packages only
+#   scripts/initenv.sh --test-deps  build and test packages (used by scripts/test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Build and test dependencies. Later parts of the project add to this list.
 BUILD_PACKAGES=(pkg-config libssh2-1-dev libssl-dev)
+# The web page builder: Markdown (cmark-gfm) and QR codes (libqrencode).
+BUILD_PACKAGES+=(libcmark-gfm-dev libcmark-gfm-extensions-dev libqrencode-dev)
+
+# Only for the tests, never needed to deploy: zbarimg decodes the QR codes,
+# headless Chromium renders and screenshots the pages, curl fetches them.
+TEST_PACKAGES=(zbar-tools chromium fonts-dejavu-core curl)
+
+wanted=("${BUILD_PACKAGES[@]}")
+[ "${1:-}" = "--test-deps" ] && wanted+=("${TEST_PACKAGES[@]}")
 
 missing=()
-for p in "${BUILD_PACKAGES[@]}"; do
+for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
@@ -20,8 +30,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "initenv: installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
+        apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
         echo "initenv: these system packages are missing: ${missing[*]}" >&2
         if command -v apt-get >/dev/null; then
@@ -38,7 +48,7 @@ if ! command -v swift >/dev/null; then
     exit 1
 fi
 
-[ "${1:-}" = "--deps" ] && exit 0
+[ "${1:-}" = "--deps" ] || [ "${1:-}" = "--test-deps" ] && exit 0
 
 echo "initenv: building release binaries (swift build -c release)"
 swift build -c release --static-swift-stdlib

@@ -78,15 +78,3 @@ struct BenchCommand: ParsableCommand {
         throw notBuiltYet("bench")
     }
 }
-
-struct WebdevCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "webdev", abstract: "Build the web pages locally, serve them and rebuild on every change.")
-
-    @OptionGroup var global: GlobalOptions
-
-    func run() throws {
-        _ = try global.loadConfig()
-        throw notBuiltYet("webdev")
-    }
-}

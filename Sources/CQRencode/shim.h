@@ -1,0 +1,2 @@
+// libqrencode (Debian: libqrencode-dev): QR code symbol encoding.
+#include <qrencode.h>

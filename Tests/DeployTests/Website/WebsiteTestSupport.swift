@@ -1,0 +1,46 @@
+import ChatmailConfig
+import Foundation
+@testable import Deploy
+
+/// The repository root, found from this file's path.
+let repoRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<4 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+let wwwSourceDir = repoRoot + "/www/src"
+
+func makeTempDir(_ tag: String) -> String {
+    let dir = NSTemporaryDirectory() + "website-\(tag)-\(UUID().uuidString)"
+    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+func testConfig(domain: String = "chat.example.org", extra: String = "", path: String = "chatmail.ini") throws -> ChatmailConfig {
+    try ChatmailConfig.parse("[params]\nmail_domain = \(domain)\n\(extra)", path: path)
+}
+
+func readFile(_ path: String) throws -> String {
+    try String(contentsOfFile: path, encoding: .utf8)
+}
+
+/// Runs a program and returns its exit status and standard output.
+func runProgram(_ path: String, _ args: [String]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Decodes the QR codes in an image with zbarimg (Debian zbar-tools).
+func decodeQR(_ imagePath: String) throws -> String {
+    let r = try runProgram("/usr/bin/zbarimg", ["--quiet", "--raw", imagePath])
+    return r.output.trimmingCharacters(in: .newlines)
+}
