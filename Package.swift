@@ -19,8 +19,13 @@ let package = Package(
         // chatmail.ini: parsing, defaults, validation, derived values.
         .target(name: "ChatmailConfig"),
 
+        // libssh2 (and the libcrypto it links) for Deploy/Remote.
+        .systemLibrary(
+            name: "CLibSSH2", pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev", "libssl-dev"])]),
+
         // Everything cmdeploy does; the CLI only parses arguments and prints.
-        .target(name: "Deploy", dependencies: ["ChatmailConfig"]),
+        .target(name: "Deploy", dependencies: ["ChatmailConfig", "CLibSSH2"]),
         .executableTarget(
             name: "cmdeploy",
             dependencies: [
