@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // chatmail.ini: parsing, defaults, validation, derived values.
@@ -25,7 +26,13 @@ let package = Package(
             providers: [.apt(["libssh2-1-dev", "libssl-dev"])]),
 
         // Everything cmdeploy does; the CLI only parses arguments and prints.
-        .target(name: "Deploy", dependencies: ["ChatmailConfig", "CLibSSH2"]),
+        .target(
+            name: "Deploy",
+            dependencies: ["ChatmailConfig", "CLibSSH2", .product(name: "Mustache", package: "swift-mustache")],
+            plugins: ["EmbedTemplates"]),
+        // templates/ compiled into the binary (see templates/README.md).
+        .plugin(name: "EmbedTemplates", capability: .buildTool(), dependencies: ["EmbedFiles"]),
+        .executableTarget(name: "EmbedFiles"),
         .executableTarget(
             name: "cmdeploy",
             dependencies: [
