@@ -14,19 +14,33 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // chatmail.ini: parsing, defaults, validation, derived values.
         .target(name: "ChatmailConfig"),
 
-        // C libraries from Debian, used by the web page builder.
+        // C libraries from Debian: libssh2 (and the libcrypto it links) for
+        // Deploy/Remote; cmark-gfm and libqrencode for the web pages.
+        .systemLibrary(
+            name: "CLibSSH2", pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev", "libssl-dev"])]),
         .systemLibrary(
             name: "CCmarkGFM", pkgConfig: "libcmark-gfm",
             providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
         .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
 
         // Everything cmdeploy does; the CLI only parses arguments and prints.
-        .target(name: "Deploy", dependencies: ["ChatmailConfig", "CCmarkGFM", "CQRencode"]),
+        .target(
+            name: "Deploy",
+            dependencies: [
+                "ChatmailConfig", "CLibSSH2", "CCmarkGFM", "CQRencode",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            plugins: ["EmbedTemplates"]),
+        // templates/ compiled into the binary (see templates/README.md).
+        .plugin(name: "EmbedTemplates", capability: .buildTool(), dependencies: ["EmbedFiles"]),
+        .executableTarget(name: "EmbedFiles"),
         .executableTarget(
             name: "cmdeploy",
             dependencies: [

@@ -1,0 +1,147 @@
+import Foundation
+
+/// What the engine reports while it works; the CLI turns these into
+/// progress lines on a terminal, plain lines in CI, or JSON lines.
+public enum EngineEvent: Sendable {
+    case probed(seconds: Double, resources: Int)
+    case planned(Plan)
+    case stepStarted(String)
+    case batchFinished(name: String, seconds: Double)
+    case verified(seconds: Double)
+}
+
+/// Where an apply stopped: the step, and the host's own words about it.
+public struct ApplyError: Error, CustomStringConvertible {
+    public var host: String
+    public var kind: String
+    public var subject: String
+    public var output: String
+
+    public var description: String {
+        var head: String
+        switch kind {
+        case "validate":
+            head = "\(host): the new \(subject) was rejected by its validation; the previous file is still in place"
+        case "service":
+            head = "\(host): \(subject) failed"
+        case "apt":
+            head = "\(host): apt-get \(subject) failed"
+        default:
+            head = "\(host): \(kind) \(subject) failed"
+        }
+        let body = output.split(separator: "\n").suffix(40).map { "  | " + $0 }.joined(separator: "\n")
+        return body.isEmpty ? head : head + "\n" + body
+    }
+}
+
+/// A host that still differs from the manifest after applying it.
+public struct ConvergenceError: Error, CustomStringConvertible {
+    public var host: String
+    public var leftovers: [String]
+    public var description: String {
+        "\(host): after applying, these resources still differ (please report this as a bug):\n  "
+            + leftovers.joined(separator: "\n  ")
+    }
+}
+
+public struct RunSummary: Sendable {
+    public var plan: Plan
+    public var applied: Bool
+    /// Execs sent to the host (the probe, each apply batch, the verify probe).
+    public var roundTrips: Int
+    public var seconds: Double
+}
+
+/// Declare → probe → plan → apply in batches → verify.
+public final class Engine {
+    public let host: any Host
+    public let desired: DesiredState
+    public var onEvent: (EngineEvent) -> Void
+    public private(set) var roundTrips = 0
+
+    public init(host: any Host, desired: DesiredState, onEvent: @escaping (EngineEvent) -> Void = { _ in }) {
+        self.host = host
+        self.desired = desired
+        self.onEvent = onEvent
+    }
+
+    /// One exec that reports the state of every declared resource.
+    public func probe(withContent: Bool = false) throws -> ProbeResult {
+        let start = Date()
+        let script = Probe.script(for: desired.items, withContent: withContent)
+        let result = try host.run("sh -s", stdin: Array(script.utf8), timeout: 120)
+        roundTrips += 1
+        guard result.succeeded || result.stdoutText.hasSuffix("END\n") else {
+            throw ProbeError(message: "\(host.name): the fact probe failed (exit \(result.status)): \(result.stderrText)")
+        }
+        let parsed = try Probe.parse(result.stdoutText, items: desired.items)
+        onEvent(.probed(seconds: Date().timeIntervalSince(start), resources: desired.items.count))
+        return parsed
+    }
+
+    public func plan(withContent: Bool = false) throws -> (Plan, ProbeResult) {
+        let probed = try probe(withContent: withContent)
+        let plan = try Plan.make(desired: desired, probe: probed)
+        return (plan, probed)
+    }
+
+    /// Applies `plan` for the given stages: at most two execs (install, then
+    /// configure+activate).
+    public func apply(_ plan: Plan, stages: Set<Stage> = Set(Stage.allCases)) throws {
+        if stages.contains(.install), let script = ApplyScript.install(plan, desired) {
+            try runBatch("install", script)
+        }
+        if let script = ApplyScript.configureAndActivate(plan, desired, stages: stages) {
+            try runBatch(stages.contains(.activate) ? "configure and activate" : "configure", script)
+        }
+    }
+
+    /// The whole cycle. With `dryRun` it stops after the plan.
+    public func run(dryRun: Bool, stages: Set<Stage> = Set(Stage.allCases), withContent: Bool = false) throws -> RunSummary {
+        let start = Date()
+        let (plan, _) = try self.plan(withContent: withContent)
+        onEvent(.planned(plan))
+        if dryRun || plan.isEmpty {
+            return RunSummary(plan: plan, applied: false, roundTrips: roundTrips, seconds: Date().timeIntervalSince(start))
+        }
+        try apply(plan, stages: stages)
+        let verifyStart = Date()
+        let (after, _) = try self.plan()
+        let leftovers = after.changes.filter { stages.contains(desired.items[$0.index].resource.stage) }
+            .map { "\($0.action.rawValue) \($0.subject) (\($0.detail))" }
+            + (stages.contains(.activate) ? after.services.filter { $0.verb != .restart && $0.verb != .reload }
+                .map { "\($0.verb.rawValue) \($0.unit) (\($0.reason))" } : [])
+        if !leftovers.isEmpty { throw ConvergenceError(host: host.name, leftovers: leftovers) }
+        onEvent(.verified(seconds: Date().timeIntervalSince(verifyStart)))
+        return RunSummary(plan: plan, applied: true, roundTrips: roundTrips, seconds: Date().timeIntervalSince(start))
+    }
+
+    private func runBatch(_ name: String, _ script: String) throws {
+        let start = Date()
+        // The script goes to a private temporary file first, so commands in
+        // it cannot eat the rest of the script from stdin.
+        let command = "t=$(mktemp) && cat >\"$t\" && sh \"$t\" </dev/null; rc=$?; rm -f \"$t\"; exit $rc"
+        var lastFail: (kind: String, subject: String)?
+        var afterFail: [String] = []
+        let result = try host.run(command, stdin: Array(script.utf8), timeout: 3600) { [onEvent] stream, line in
+            guard stream == .stdout else { return }
+            if line.hasPrefix("@@step\t") {
+                onEvent(.stepStarted(String(line.dropFirst(7))))
+            } else if line.hasPrefix("@@fail\t") {
+                let parts = line.split(separator: "\t", maxSplits: 2).map(String.init)
+                lastFail = (parts.count > 1 ? parts[1] : "step", parts.count > 2 ? parts[2] : "")
+            } else if lastFail != nil {
+                afterFail.append(line)
+            }
+        }
+        roundTrips += 1
+        if let fail = lastFail {
+            throw ApplyError(host: host.name, kind: fail.kind, subject: fail.subject, output: afterFail.joined(separator: "\n"))
+        }
+        guard result.succeeded else {
+            throw ApplyError(host: host.name, kind: "apply", subject: name,
+                             output: result.stderrText + result.stdoutText.suffix(2000))
+        }
+        onEvent(.batchFinished(name: name, seconds: Date().timeIntervalSince(start)))
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import Testing
+@testable import Deploy
+
+/// The engine against this machine through LocalHost, on paths inside a
+/// fresh temporary directory: the same scripts a relay gets, run for real.
+@Suite final class EngineLocalTests {
+    let root: String
+
+    init() throws {
+        root = "/tmp/cmdeploy-engine-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    func engine(_ manifest: Manifest) throws -> Engine {
+        Engine(host: LocalHost(), desired: try DesiredState([("test", manifest)]))
+    }
+
+    func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+
+    func mode(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? Int) ?? -1
+    }
+
+    @Test func firstRunAppliesSecondRunIsANoOp() throws {
+        let r = root
+        let manifest = Manifest {
+            Directory("\(r)/etc/app", mode: 0o750)
+            File("\(r)/etc/app/main.conf", text: "a = 1\n")
+            File("\(r)/etc/app/secret.key", text: "KEY\n", mode: 0o600, secret: true)
+            File("\(r)/etc/app/owned.conf", text: "x\n", owner: "nobody", group: "nogroup")
+            LineInFile("\(r)/etc/hosts.extra", line: "127.0.0.2 relay.test")
+            Absent("\(r)/old-stuff")
+            GuardedCommand("make marker", "touch \(r)/marker", unless: "test -e \(r)/marker")
+            Package("coreutils")
+        }
+        try FileManager.default.createDirectory(atPath: "\(r)/old-stuff/sub", withIntermediateDirectories: true)
+
+        let first = try engine(manifest)
+        let summary = try first.run(dryRun: false)
+        #expect(summary.applied)
+        #expect(summary.roundTrips == 3, "probe, one apply batch, verify probe")
+        #expect(summary.plan.changes.map(\.subject).contains("path \(r)/old-stuff"))
+        #expect(!summary.plan.changes.contains { $0.subject == "package coreutils" })
+        #expect(read("\(r)/etc/app/main.conf") == "a = 1\n")
+        #expect(mode("\(r)/etc/app") == 0o750)
+        #expect(mode("\(r)/etc/app/secret.key") == 0o600)
+        #expect(read("\(r)/etc/hosts.extra") == "127.0.0.2 relay.test\n")
+        #expect(!FileManager.default.fileExists(atPath: "\(r)/old-stuff"))
+        #expect(FileManager.default.fileExists(atPath: "\(r)/marker"))
+        let owner = try FileManager.default.attributesOfItem(atPath: "\(r)/etc/app/owned.conf")[.ownerAccountName] as? String
+        #expect(owner == "nobody")
+
+        let second = try engine(manifest)
+        let again = try second.run(dryRun: false)
+        #expect(again.plan.isEmpty)
+        #expect(!again.applied)
+        #expect(again.roundTrips == 1, "a no-op run is one probe")
+    }
+
+    @Test func changedContentAndModeAreReported() throws {
+        let r = root
+        try "old\n".write(toFile: "\(r)/f.conf", atomically: true, encoding: .utf8)
+        chmod("\(r)/f.conf", 0o644)
+        let e = try engine(Manifest { File("\(r)/f.conf", text: "new\n", mode: 0o640) })
+        let (plan, probe) = try e.plan(withContent: true)
+        #expect(plan.changes.count == 1)
+        #expect(plan.changes[0].action == .update)
+        #expect(plan.changes[0].detail == "content, mode 644→640")
+        let text = PlanPrinter.text(plan, desired: e.desired, probe: probe, diff: true)
+        #expect(text.contains("~ file \(r)/f.conf (content, mode 644→640)"))
+        #expect(text.contains("-old"))
+        #expect(text.contains("+new"))
+    }
+
+    @Test func attributeOnlyChangeKeepsContentAndInode() throws {
+        let r = root
+        try "same\n".write(toFile: "\(r)/g.conf", atomically: true, encoding: .utf8)
+        chmod("\(r)/g.conf", 0o600)
+        let e = try engine(Manifest { File("\(r)/g.conf", text: "same\n", mode: 0o644) })
+        let summary = try e.run(dryRun: false)
+        #expect(summary.plan.changes.map(\.detail) == ["mode 600→644"])
+        #expect(summary.plan.changes[0].contentChanged == false)
+        #expect(mode("\(r)/g.conf") == 0o644)
+    }
+
+    @Test func dryRunChangesNothing() throws {
+        let r = root
+        let e = try engine(Manifest { File("\(r)/dry.conf", text: "x\n"); Directory("\(r)/drydir") })
+        let summary = try e.run(dryRun: true)
+        #expect(summary.plan.changes.count == 2)
+        #expect(!FileManager.default.fileExists(atPath: "\(r)/dry.conf"))
+        #expect(!FileManager.default.fileExists(atPath: "\(r)/drydir"))
+    }
+
+    @Test func failedValidationLeavesEveryLiveFileAlone() throws {
+        let r = root
+        try FileManager.default.createDirectory(atPath: "\(r)/etc", withIntermediateDirectories: true)
+        try "good = 1\n".write(toFile: "\(r)/etc/main.cf", atomically: true, encoding: .utf8)
+        try "other = 1\n".write(toFile: "\(r)/etc/other.cf", atomically: true, encoding: .utf8)
+        // The validator needs a sibling file from the staged directory, like `postfix -c DIR check`.
+        let validator = "test -f {dir}/other.cf && grep -q '^good' {file} || { echo 'syntax error in main.cf line 1' >&2; exit 1; }"
+        let e = try engine(Manifest {
+            File("\(r)/etc/other.cf", text: "other = 2\n")
+            File("\(r)/etc/main.cf", text: "broken\n", validate: validator)
+        })
+        #expect {
+            try e.run(dryRun: false)
+        } throws: { error in
+            guard let apply = error as? ApplyError else { return false }
+            return apply.kind == "validate" && apply.subject == "\(r)/etc/main.cf"
+                && apply.description.contains("syntax error in main.cf line 1")
+                && apply.description.contains("the previous file is still in place")
+        }
+        #expect(read("\(r)/etc/main.cf") == "good = 1\n")
+        #expect(read("\(r)/etc/other.cf") == "other = 1\n", "nothing moves into place when any validation fails")
+
+        // Fixed config: the next run picks up where this one stopped.
+        let fixed = try engine(Manifest {
+            File("\(r)/etc/other.cf", text: "other = 2\n")
+            File("\(r)/etc/main.cf", text: "good = 2\n", validate: validator)
+        })
+        let summary = try fixed.run(dryRun: false)
+        #expect(summary.applied)
+        #expect(read("\(r)/etc/main.cf") == "good = 2\n")
+        #expect(read("\(r)/etc/other.cf") == "other = 2\n")
+    }
+
+    @Test func failingCommandIsReportedWithItsOutput() throws {
+        let r = root
+        let e = try engine(Manifest {
+            GuardedCommand("generate key", "echo 'opendkim-genkey: cannot write' >&2; exit 3", unless: "test -e \(r)/nokey")
+        })
+        #expect {
+            try e.run(dryRun: false)
+        } throws: { error in
+            "\(error)".contains("command generate key failed") && "\(error)".contains("opendkim-genkey: cannot write")
+        }
+    }
+
+    @Test func commandsRunWhenTheirTriggerChanges() throws {
+        let r = root
+        let manifest = Manifest {
+            File("\(r)/aliases", text: "root: admin\n")
+            GuardedCommand("count runs", "echo run >>\(r)/runs", onChangeOf: ["\(r)/aliases"])
+        }
+        _ = try engine(manifest).run(dryRun: false)
+        _ = try engine(manifest).run(dryRun: false)
+        #expect(read("\(r)/runs") == "run\n", "ran once for the new file, not again for the unchanged one")
+        let changed = Manifest {
+            File("\(r)/aliases", text: "root: other\n")
+            GuardedCommand("count runs", "echo run >>\(r)/runs", onChangeOf: ["\(r)/aliases"])
+        }
+        let summary = try engine(changed).run(dryRun: false)
+        #expect(summary.plan.changes.contains { $0.subject == "run count runs" && $0.detail == "aliases changed" })
+        #expect(read("\(r)/runs") == "run\nrun\n")
+    }
+
+    @Test func lineReplacingAPrefix() throws {
+        let r = root
+        try "a=1\nMaxRetentionSec=5\nb=2\n".write(toFile: "\(r)/journald.conf", atomically: true, encoding: .utf8)
+        let manifest = Manifest { LineInFile("\(r)/journald.conf", line: "MaxRetentionSec=2d", replacing: "MaxRetentionSec=") }
+        _ = try engine(manifest).run(dryRun: false)
+        #expect(read("\(r)/journald.conf") == "a=1\nMaxRetentionSec=2d\nb=2\n")
+        #expect(try engine(manifest).run(dryRun: false).plan.isEmpty)
+    }
+
+    @Test func conflictingPathsAreRefusedBeforeAnyChange() throws {
+        let r = root
+        try FileManager.default.createDirectory(atPath: "\(r)/is-a-dir", withIntermediateDirectories: true)
+        let e = try engine(Manifest { File("\(r)/fine.conf", text: "x\n"); File("\(r)/is-a-dir", text: "x\n") })
+        #expect {
+            try e.run(dryRun: false)
+        } throws: { error in
+            "\(error)".contains("\(r)/is-a-dir is a directory, but test wants a file there")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(r)/fine.conf"))
+    }
+
+    @Test func missingPackageIsPlannedAsInstall() throws {
+        let e = try engine(Manifest { Package("coreutils"); Package("cmdeploy-no-such-package") })
+        let (plan, _) = try e.plan()
+        #expect(plan.changes.map(\.subject) == ["package cmdeploy-no-such-package"])
+    }
+
+    @Test func servicesNeedSystemd() throws {
+        // This machine's PID 1 is not systemd; a relay's is. Say so instead of failing obscurely.
+        let e = try engine(Manifest { Service("postfix") })
+        let (_, probe) = try { () throws -> (Plan?, ProbeResult) in (nil, try e.probe()) }()
+        if !probe.facts.hasSystemd {
+            #expect(throws: PlanError.self) { try e.plan() }
+        }
+    }
+}
