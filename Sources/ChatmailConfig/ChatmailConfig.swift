@@ -6,6 +6,16 @@ import Musl
 import Darwin
 #endif
 
+/// A file to fetch, pinned by its sha256.
+public struct PinnedDownload: Sendable, Equatable {
+    public var url: String
+    public var sha256: String
+    public init(url: String, sha256: String) {
+        self.url = url
+        self.sha256 = sha256
+    }
+}
+
 /// How the relay gets its TLS certificate (reference §1.3, first match wins).
 public enum TLSMode: String, Sendable, Equatable {
     /// `tls_external_cert_and_key` names files managed outside the relay.
@@ -88,6 +98,16 @@ public struct ChatmailConfig: Sendable {
     public var turnSocketPath: String
     public var mailboxesDir: String
     public var passdbPath: String
+
+    // MARK: resolver and downloads
+    /// Where unbound forwards queries; empty: full recursion from the roots.
+    public var dnsForwarders: [String]
+    /// Zones unbound accepts without DNSSEC (and serves no built-in empty zone for).
+    public var dnsUnsignedZones: [String]
+    /// Replacements for the pinned upstream downloads; nil: the built-in pin.
+    public var irohRelayDownload: PinnedDownload?
+    public var turnDownload: PinnedDownload?
+    public var mtailDownload: PinnedDownload?
 
     /// Keys in [params] that no setting reads, with their line numbers.
     public var unusedKeys: [IniEntry]
@@ -325,6 +345,15 @@ struct ParamsReader {
         let mailboxes = try absolutePath("mailboxes_dir", default: "/home/vmail/mail/\(bare)")
         let passdb = try absolutePath("passdb_path", default: "/home/vmail/passdb.sqlite")
 
+        let forwarders = try words("dns_forwarders") { $0.contains(":") || parseIPv4($0) != nil ? nil : "expected IP addresses, got \(quoted($0))" }
+        let unsigned = try words("dns_unsigned_zones") { zone in
+            let z = zone.hasSuffix(".") ? String(zone.dropLast()) : zone
+            return !z.isEmpty && z.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ !$0.isEmpty }) ? nil : "expected zone names, got \(quoted(zone))"
+        }
+        let irohDownload = try pinnedDownload("iroh_relay_download")
+        let turnDownload = try pinnedDownload("turn_download")
+        let mtailDownload = try pinnedDownload("mtail_download")
+
         let unused = section.entries.filter { !used.contains($0.key) }
         for u in unused {
             var msg = "unknown setting, it has no effect"
@@ -358,7 +387,27 @@ struct ParamsReader {
             filtermailHTTPPortIncoming: fmHTTP, filtermailLMTPPortTransport: fmLMTP,
             postfixReinjectPort: reinject, postfixReinjectPortIncoming: reinjectIn,
             turnSocketPath: turnSocket, mailboxesDir: mailboxes, passdbPath: passdb,
+            dnsForwarders: forwarders, dnsUnsignedZones: unsigned,
+            irohRelayDownload: irohDownload, turnDownload: turnDownload, mtailDownload: mtailDownload,
             unusedKeys: unused, warnings: warnings)
+    }
+
+    /// A space-separated list; `check` returns a problem with one word, or nil.
+    mutating func words(_ key: String, _ check: (String) -> String?) throws(ConfigError) -> [String] {
+        let list = string(key).split(whereSeparator: { $0.isWhitespace }).map(String.init)
+        for w in list { if let problem = check(w) { throw error(entry(key)!, problem) } }
+        return list
+    }
+
+    /// `URL SHA256`, or nil when empty.
+    mutating func pinnedDownload(_ key: String) throws(ConfigError) -> PinnedDownload? {
+        let parts = string(key).split(whereSeparator: { $0.isWhitespace }).map(String.init)
+        if parts.isEmpty { return nil }
+        guard parts.count == 2, isHTTPURL(parts[0]),
+              parts[1].count == 64, parts[1].allSatisfy({ $0.isHexDigit }) else {
+            throw error(entry(key)!, "expected \"URL SHA256\" (an http(s) URL and 64 hex digits), got \(quoted(string(key)))")
+        }
+        return PinnedDownload(url: parts[0], sha256: parts[1].lowercased())
     }
 
     /// Two internal listeners on one port would fail at service start; say it now.

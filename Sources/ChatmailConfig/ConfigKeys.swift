@@ -139,6 +139,24 @@ public enum ConfigKeys {
             help: ["true: offer IMAP COMPRESS; this disables IMAP hibernation and costs memory."]),
 
         ConfigKey(
+            name: "dns_forwarders", defaultText: "", kind: .string,
+            help: ["IP addresses the relay's resolver (unbound) forwards every query to, space-separated.",
+                   "Empty: resolve from the root servers, as a relay normally should."],
+            group: "Resolver and downloads (for offline, private or test networks)"),
+        ConfigKey(
+            name: "dns_unsigned_zones", defaultText: "", kind: .string,
+            help: ["Zones served without DNSSEC that the resolver must accept (e.g. \"test 10.in-addr.arpa\")."]),
+        ConfigKey(
+            name: "iroh_relay_download", defaultText: "", kind: .string,
+            help: ["URL SHA256 of the iroh-relay release archive to install; empty: the pinned upstream release."]),
+        ConfigKey(
+            name: "turn_download", defaultText: "", kind: .string,
+            help: ["URL SHA256 of the chatmail-turn binary to install; empty: the pinned upstream release."]),
+        ConfigKey(
+            name: "mtail_download", defaultText: "", kind: .string,
+            help: ["URL SHA256 of the mtail release archive to install; empty: the pinned upstream release."]),
+
+        ConfigKey(
             name: "filtermail_smtp_port", defaultText: "10080", kind: .integer,
             help: ["Loopback port of the outgoing encryption filter."],
             group: "Internal ports and paths (rarely changed)"),

@@ -199,3 +199,30 @@ private func parse(_ lines: String...) throws -> ChatmailConfig {
         #expect(c.privacyContactsProblem() == nil)
     }
 }
+
+@Suite struct ResolverAndDownloadKeysTests {
+    @Test func emptyByDefault() throws {
+        let c = try parse("mail_domain = chat.example.org")
+        #expect(c.dnsForwarders.isEmpty && c.dnsUnsignedZones.isEmpty)
+        #expect(c.irohRelayDownload == nil && c.turnDownload == nil && c.mtailDownload == nil)
+    }
+
+    @Test func labStyleValues() throws {
+        let sha = String(repeating: "AB", count: 32)
+        let c = try parse("mail_domain = relay1.test", "dns_forwarders = 10.77.0.1 fd00::1",
+                          "dns_unsigned_zones = test 10.in-addr.arpa.",
+                          "iroh_relay_download = https://files.test/iroh.tar.gz \(sha)")
+        #expect(c.dnsForwarders == ["10.77.0.1", "fd00::1"])
+        #expect(c.dnsUnsignedZones == ["test", "10.in-addr.arpa."])
+        #expect(c.irohRelayDownload == PinnedDownload(url: "https://files.test/iroh.tar.gz", sha256: sha.lowercased()))
+    }
+
+    @Test func badValuesNameLineAndKey() throws {
+        #expect { try parse("mail_domain = chat.example.org", "dns_forwarders = ns1.example.org") } throws: {
+            "\($0)" == "chatmail.ini:3: dns_forwarders: expected IP addresses, got \"ns1.example.org\""
+        }
+        #expect { try parse("mail_domain = chat.example.org", "turn_download = https://x.test/turn") } throws: {
+            "\($0)".hasPrefix("chatmail.ini:3: turn_download: expected \"URL SHA256\"")
+        }
+    }
+}
