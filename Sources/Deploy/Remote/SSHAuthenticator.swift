@@ -54,11 +54,14 @@ struct SSHAuthenticator {
     }
 
     private func tryAgent(allowed: Set<[UInt8]>?, tried: inout [String]) throws -> Bool {
-        guard options.useAgent, let sock = getenv("SSH_AUTH_SOCK"), sock.pointee != 0 else { return false }
-        guard let agent = libssh2_agent_init(session.raw) else { return false }
+        guard options.useAgent else { return false }
+        var socketPath = options.agentSocket
+        if socketPath == nil, let env = getenv("SSH_AUTH_SOCK"), env.pointee != 0 { socketPath = String(cString: env) }
+        guard let socketPath, let agent = libssh2_agent_init(session.raw) else { return false }
         defer { libssh2_agent_disconnect(agent); libssh2_agent_free(agent) }
+        libssh2_agent_set_identity_path(agent, socketPath)
         guard libssh2_agent_connect(agent) == 0 else {
-            tried.append("ssh-agent at \(String(cString: sock)): cannot connect")
+            tried.append("ssh-agent at \(socketPath): cannot connect")
             return false
         }
         guard libssh2_agent_list_identities(agent) == 0 else {
@@ -110,7 +113,9 @@ struct SSHAuthenticator {
         if result == 0 { return true }
         try checkConnection(result)
         let rsa = text.contains("BEGIN RSA PRIVATE KEY") || (pubPath.flatMap(readTextFileIfPresent)?.hasPrefix("ssh-rsa") ?? false)
-        if result == LIBSSH2_ERROR_FILE {
+        // libssh2 says "Callback returned error" when it cannot sign with
+        // the private key, which for an encrypted key means a wrong passphrase.
+        if result == LIBSSH2_ERROR_FILE || session.lastError.contains("Callback returned error") {
             let why = passphrase == nil ? "cannot read the key (unsupported format?)" : "cannot read the key (wrong passphrase?)"
             tried.append("\(path): \(why): \(session.lastError)")
         } else {

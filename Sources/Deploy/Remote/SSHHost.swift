@@ -13,6 +13,8 @@ public struct SSHOptions {
     public var passphrase: String?
     public var promptOnTerminal = true
     public var useAgent = true
+    /// The agent's socket; nil means $SSH_AUTH_SOCK.
+    public var agentSocket: String?
     /// The login user when neither `user@host` nor ssh_config's User says otherwise.
     public var defaultUser = "root"
     public var home = homeDirectory()

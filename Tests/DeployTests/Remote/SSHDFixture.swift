@@ -45,6 +45,9 @@ final class SSHDFixture {
                 MaxAuthTries 20
                 MaxSessions 50
                 LogLevel VERBOSE
+                # bash skips ~/.bashrc under sshd when SHLVL says it is nested:
+                # keeps a slow interactive setup of this machine's root out of the tests.
+                SetEnv SHLVL=1
                 """
             try writeFile(dir + "/sshd_config", config)
             let child = try ChildProcess(["/usr/sbin/sshd", "-D", "-e", "-f", dir + "/sshd_config"],
@@ -85,6 +88,7 @@ final class SSHDFixture {
     }
 
     /// Writes an ssh_config with alias `relay` for this server and returns its path.
+    /// `identity: ""` leaves IdentityFile out.
     func writeConfig(identity: String? = nil, extra: String = "") throws -> String {
         let path = dir + "/ssh_config"
         try writeFile(path, """
@@ -93,7 +97,7 @@ final class SSHDFixture {
                 HostName 127.0.0.1
                 Port \(port)
                 User \(user)
-                IdentityFile \(identity ?? clientKey)
+            \(identity == "" ? "" : "    IdentityFile " + (identity ?? clientKey))
             \(extra)
             """)
         return path
