@@ -12,11 +12,13 @@ struct CMDeploy: ParsableCommand {
               cmdeploy dns                       show the DNS records still missing
 
             chatmail.ini is taken from --config, else $CHATMAIL_INI, else ./chatmail.ini.
+            Commands reach the relay over SSH as root (see README, "SSH access"); \
+            --ssh-host localhost runs them on this machine instead.
             """,
         version: "0.1.0",
         subcommands: [
             InitCommand.self, RunCommand.self, DNSCommand.self, StatusCommand.self,
-            TestCommand.self, BenchCommand.self, WebdevCommand.self,
+            TestCommand.self, BenchCommand.self, WebdevCommand.self, SSHCheckCommand.self,
         ])
 
     // No subcommand: print the help and succeed, as the Python tool does.
