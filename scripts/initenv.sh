@@ -10,9 +10,11 @@ cd "$(dirname "$0")/.."
 
 # Build and test dependencies. Later parts of the project add to this list.
 BUILD_PACKAGES=(pkg-config libssh2-1-dev libssl-dev)
+# The SSH layer's tests run a real sshd and use ssh-keygen, ssh-agent, scp.
+SSH_TEST_PACKAGES=(openssh-server openssh-client)
 
 missing=()
-for p in "${BUILD_PACKAGES[@]}"; do
+for p in "${BUILD_PACKAGES[@]}" "${SSH_TEST_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
@@ -20,8 +22,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "initenv: installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        # Other apt users may hold the lock: wait for it rather than fail.
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
+        apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
         echo "initenv: these system packages are missing: ${missing[*]}" >&2
         if command -v apt-get >/dev/null; then
