@@ -23,12 +23,16 @@ struct SSHCommand {
     static let window: UInt32 = 8 << 20
 
     func run() throws -> CommandResult {
+        session.beginOperation()
         let deadline = Deadline(seconds: options.timeout)
         let step = Deadline(seconds: stepTimeout).earlier(deadline)
         guard let channel = try session.retryPointer(deadline: step, {
             cssh_channel_open_session(session.raw, Self.window)
         }) else { throw failure(libssh2_session_last_errno(session.raw)) }
-        defer { libssh2_channel_free(channel) }
+        defer {
+            // After a timeout the channel may still be open: give the close a moment.
+            _ = try? session.retry(deadline: Deadline(seconds: 2)) { libssh2_channel_free(channel) }
+        }
 
         let rc = try session.retry(deadline: step) { cssh_channel_exec(channel, command) }
         guard rc == 0 else { throw failure(rc) }

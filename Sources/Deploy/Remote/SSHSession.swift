@@ -48,6 +48,12 @@ final class SSHSession {
         lastInbound = monotonicSeconds()
     }
 
+    /// Starts the keepalive clock afresh for a new operation: time spent
+    /// idle between commands is not silence from the server.
+    func beginOperation() {
+        lastInbound = monotonicSeconds()
+    }
+
     /// Why a wait gave up, before it is turned into an operator's message.
     enum WaitFailure: Error {
         case deadline

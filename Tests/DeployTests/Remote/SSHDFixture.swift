@@ -119,6 +119,13 @@ final class SSHDFixture {
         self.sshd = nil
     }
 
+    /// Sends `signal` to sshd and everything below it.
+    func signalServer(_ signal: Int32) {
+        guard let sshd else { return }
+        for pid in descendants(of: sshd.pid) { kill(pid, signal) }
+        kill(sshd.pid, signal)
+    }
+
     func stop() {
         killServer()
         _ = try? sh("rm -rf \(dir)")

@@ -228,3 +228,29 @@ import Glibc
         return options
     }
 }
+
+extension SSHHostTests {
+    @Test func silentServerIsDetectedByKeepalives() throws {
+        let fixture = try SSHDFixture()
+        defer { fixture.stop() }
+        var options = fixture.options()
+        options.configFile = try fixture.writeConfig(extra: "Host *\n    ServerAliveInterval 1\n    ServerAliveCountMax 2")
+        let host = try SSHHost(target: "relay", options: options)
+        defer { host.close() }
+        // Freeze the server: the kernel still accepts our packets, but no
+        // SSH answer comes back, as with a host that hangs or a dead route.
+        let freezer = Thread {
+            usleep(500_000)
+            fixture.signalServer(SIGSTOP)
+        }
+        freezer.start()
+        let started = monotonicSeconds()
+        #expect {
+            try host.run("sleep 30")
+        } throws: { error in
+            guard case let RemoteError.connectionLost(_, command, detail)? = error as? RemoteError else { return false }
+            return command == "sleep 30" && detail.contains("no answer to keepalives")
+        }
+        #expect(monotonicSeconds() - started < 10)
+    }
+}
