@@ -13,7 +13,9 @@ struct CMDeploy: ParsableCommand {
 
             chatmail.ini is taken from --config, else $CHATMAIL_INI, else ./chatmail.ini.
             Commands reach the relay over SSH as root (see README, "SSH access"); \
-            --ssh-host localhost runs them on this machine instead.
+            --ssh-host localhost runs them on this machine instead. Use an ed25519 or ECDSA \
+            key: libssh2 1.10 (Debian 12) signs with RSA keys only using SHA-1, which current \
+            OpenSSH servers refuse.
             """,
         version: "0.1.0",
         subcommands: [

@@ -157,10 +157,10 @@ import Glibc
 
     @Test func refusedPortIsReported() throws {
         let port = try freeLoopbackPort()  // nothing listens there
-        var options = SSHOptions()
-        options.useAgent = false
+        let (options, dir) = try optionsWithoutConfig(port: port)
+        defer { _ = try? sh("rm -rf \(dir)") }
         #expect {
-            try SSHHost(target: "root@127.0.0.1", options: optionsWithoutConfig(port: port, options))
+            try SSHHost(target: "root@127.0.0.1", options: options)
         } throws: { error in
             guard case let RemoteError.connectFailed(_, detail)? = error as? RemoteError else { return false }
             return detail.contains("127.0.0.1 port \(port): Connection refused")
@@ -170,8 +170,10 @@ import Glibc
     @Test func unresolvableNameIsReported() throws {
         // An empty label makes the resolver give up before any DNS query is
         // sent, so this test stays off the network.
+        let (options, dir) = try optionsWithoutConfig(port: 22)
+        defer { _ = try? sh("rm -rf \(dir)") }
         #expect {
-            try SSHHost(target: "root@nonexistent..invalid", options: optionsWithoutConfig(port: 22, SSHOptions()))
+            try SSHHost(target: "root@nonexistent..invalid", options: options)
         } throws: { error in
             guard case let RemoteError.resolveFailed(host, _)? = error as? RemoteError else { return false }
             return host == "nonexistent..invalid"
@@ -215,17 +217,18 @@ import Glibc
         #expect(throws: RemoteError.self) { try host.run("true") }
     }
 
-    /// Options with an empty ssh config (so nothing from this machine's
-    /// ~/.ssh applies) and a fixed port.
-    func optionsWithoutConfig(port: Int, _ base: SSHOptions) throws -> SSHOptions {
+    /// Options with a minimal ssh config (so nothing from this machine's
+    /// ~/.ssh applies) and a fixed port; the caller removes `dir`.
+    func optionsWithoutConfig(port: Int) throws -> (options: SSHOptions, dir: String) {
         let dir = try makeTempDir("cfg")
         try writeFile(dir + "/config", "Port \(port)\nConnectTimeout 5\n")
-        var options = base
+        var options = SSHOptions()
+        options.useAgent = false
         options.home = dir
         options.configFile = dir + "/config"
         options.globalKnownHostsFiles = []
         options.promptOnTerminal = false
-        return options
+        return (options, dir)
     }
 }
 
