@@ -88,11 +88,16 @@ func pseudoRandomBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [U
     func linesAreStreamedAsTheyArrive(kind: HostKind) throws {
         try withHost(kind) { host, _ in
             var lines: [String] = []
-            let r = try host.run("echo one; sleep 0.2; echo two >&2; printf three", onLine: { stream, line in
+            var firstLineAt = 0.0
+            let r = try host.run("echo one; sleep 1; echo two >&2; printf three", onLine: { stream, line in
+                if lines.isEmpty { firstLineAt = monotonicSeconds() }
                 lines.append((stream == .stdout ? "out:" : "err:") + line)
             })
+            let finishedAt = monotonicSeconds()
             #expect(r.status == 0)
             #expect(lines == ["out:one", "err:two", "out:three"])
+            // The first line came while the command was still sleeping.
+            #expect(finishedAt - firstLineAt > 0.5)
         }
     }
 
