@@ -1,3 +1,4 @@
+import ChatmailConfig
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -279,17 +280,9 @@ func wildcardMatch(_ pattern: [UInt8], _ text: [UInt8]) -> Bool {
     return p == pattern.count
 }
 
+/// Shared with ChatmailConfig: nil when the file cannot be read.
 func readTextFileIfPresent(_ path: String) -> String? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buffer, 1, buffer.count, f)
-        if n > 0 { bytes.append(contentsOf: buffer[0..<n]) }
-        if n < buffer.count { break }
-    }
-    return String(decoding: bytes, as: UTF8.self)
+    readTextFile(path)
 }
 
 func globPaths(_ pattern: String) -> [String] {

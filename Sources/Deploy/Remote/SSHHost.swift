@@ -61,7 +61,8 @@ public final class SSHHost: Host {
         let port = config.port ?? 22
         let name = "\(user)@\(alias)" + (config.hostName != alias ? " (\(config.hostName))" : "") + (port != 22 ? " port \(port)" : "")
 
-        let deadline = Deadline(seconds: config.connectTimeout ?? options.connectTimeout)
+        let connectTimeout = config.connectTimeout ?? options.connectTimeout
+        let deadline = Deadline(seconds: connectTimeout)
         let fd = try openTCP(host: config.hostName, port: port, deadline: deadline, label: name)
         let session = try SSHSession(socket: fd, label: name)
         let userFiles = Self.userKnownHostsFiles(config, options)
@@ -77,7 +78,7 @@ public final class SSHHost: Host {
                                  deadline: deadline).authenticate()
         } catch SSHSession.WaitFailure.deadline {
             throw RemoteError.connectFailed(
-                host: name, detail: "no complete SSH login within \(formatSeconds(deadline.end.map { $0 - started } ?? 0)) s")
+                host: name, detail: "no complete SSH login within \(formatSeconds(connectTimeout)) s (ConnectTimeout)")
         } catch let SSHSession.WaitFailure.lost(why) {
             throw RemoteError.connectionLost(host: name, command: nil, detail: why)
         }

@@ -257,3 +257,33 @@ extension SSHHostTests {
         #expect(monotonicSeconds() - started < 10)
     }
 }
+
+extension SSHHostTests {
+    @Test func silentListenerHitsTheConnectTimeout() throws {
+        // A socket that accepts TCP (the kernel does, via the backlog) but
+        // never says a word: the SSH handshake must give up at ConnectTimeout.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                bind(fd, sa, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, sa, &length) == 0
+            }
+        }
+        #expect(listening)
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        let (options, dir) = try optionsWithoutConfig(port: port)
+        defer { _ = try? sh("rm -rf \(dir)") }
+        try writeFile(options.configFile!, "Port \(port)\nConnectTimeout 1\n")
+        let started = monotonicSeconds()
+        #expect {
+            try SSHHost(target: "root@127.0.0.1", options: options)
+        } throws: { error in
+            "\(error)".contains("no complete SSH login within 1 s")
+        }
+        #expect(monotonicSeconds() - started < 5)
+    }
+}
