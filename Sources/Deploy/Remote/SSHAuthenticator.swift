@@ -13,19 +13,20 @@ struct SSHAuthenticator {
     let options: SSHOptions
     let deadline: Deadline
 
-    func authenticate() throws {
+    /// Logs in; returns what worked ("ssh-agent key ...", "key file PATH").
+    func authenticate() throws -> String {
         var tried: [String] = []
         let methods = try offeredMethods()
-        if methods == nil { return }  // the server accepted "none"
+        if methods == nil { return "no authentication (server accepted \"none\")" }
         guard methods!.contains("publickey") else {
             throw RemoteError.authenticationFailed(
                 host: session.label, user: user,
                 tried: ["the server offers no public-key login (only: \(methods!.joined(separator: ", ")))"])
         }
         let allowedBlobs = config.identitiesOnly ? Set(identityFiles().compactMap { publicKeyBlob(privateKeyPath: $0) }) : nil
-        if try tryAgent(allowed: allowedBlobs, tried: &tried) { return }
+        if let agentKey = try tryAgent(allowed: allowedBlobs, tried: &tried) { return agentKey }
         for path in identityFiles() {
-            if try tryKeyFile(path, tried: &tried) { return }
+            if try tryKeyFile(path, tried: &tried) { return "key file \(path)" }
         }
         throw RemoteError.authenticationFailed(host: session.label, user: user, tried: tried)
     }
@@ -53,20 +54,20 @@ struct SSHAuthenticator {
         throw RemoteError.handshakeFailed(host: session.label, detail: session.lastError)
     }
 
-    private func tryAgent(allowed: Set<[UInt8]>?, tried: inout [String]) throws -> Bool {
-        guard options.useAgent else { return false }
+    private func tryAgent(allowed: Set<[UInt8]>?, tried: inout [String]) throws -> String? {
+        guard options.useAgent else { return nil }
         var socketPath = options.agentSocket
         if socketPath == nil, let env = getenv("SSH_AUTH_SOCK"), env.pointee != 0 { socketPath = String(cString: env) }
-        guard let socketPath, let agent = libssh2_agent_init(session.raw) else { return false }
+        guard let socketPath, let agent = libssh2_agent_init(session.raw) else { return nil }
         defer { libssh2_agent_disconnect(agent); libssh2_agent_free(agent) }
         libssh2_agent_set_identity_path(agent, socketPath)
         guard libssh2_agent_connect(agent) == 0 else {
             tried.append("ssh-agent at \(socketPath): cannot connect")
-            return false
+            return nil
         }
         guard libssh2_agent_list_identities(agent) == 0 else {
             tried.append("ssh-agent: cannot list its keys")
-            return false
+            return nil
         }
         var previous: UnsafeMutablePointer<libssh2_agent_publickey>? = nil
         var count = 0
@@ -84,12 +85,12 @@ struct SSHAuthenticator {
                 continue  // IdentitiesOnly: only agent keys that match an IdentityFile
             }
             let result = try session.retry(deadline: deadline) { libssh2_agent_userauth(agent, user, id) }
-            if result == 0 { return true }
+            if result == 0 { return label }
             try checkConnection(result)
             tried.append("\(label): \(refusal(result, rsa: keyTypeName(blob) == "ssh-rsa"))")
         }
         if count == 0 { tried.append("ssh-agent: holds no keys") }
-        return false
+        return nil
     }
 
     private func tryKeyFile(_ path: String, tried: inout [String]) throws -> Bool {

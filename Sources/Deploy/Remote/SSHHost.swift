@@ -36,6 +36,8 @@ public final class SSHHost: Host {
     public let config: SSHHostConfig
     public let user: String
     public let port: Int
+    /// What logged us in: "ssh-agent key ssh-ed25519 SHA256:... (comment)" or "key file PATH".
+    public let authenticatedWith: String
     /// Seconds spent on TCP connect, handshake, host key check and login.
     public let connectSeconds: Double
     private var session: SSHSession?
@@ -65,6 +67,7 @@ public final class SSHHost: Host {
         let deadline = Deadline(seconds: connectTimeout)
         let fd = try openTCP(host: config.hostName, port: port, deadline: deadline, label: name)
         let session = try SSHSession(socket: fd, label: name)
+        var authenticatedWith = ""
         let userFiles = Self.userKnownHostsFiles(config, options)
         let knownHosts = KnownHosts(files: userFiles + options.globalKnownHostsFiles,
                                     host: config.hostName, port: port)
@@ -74,8 +77,8 @@ public final class SSHHost: Host {
             guard rc == 0 else { throw RemoteError.handshakeFailed(host: name, detail: session.lastError) }
             try Self.verifyHostKey(session, knownHosts, name: name, config: config, port: port,
                                    recordFile: userFiles.first ?? options.home + "/.ssh/known_hosts", options: options)
-            try SSHAuthenticator(session: session, user: user, config: config, options: options,
-                                 deadline: deadline).authenticate()
+            authenticatedWith = try SSHAuthenticator(session: session, user: user, config: config, options: options,
+                                                     deadline: deadline).authenticate()
         } catch SSHSession.WaitFailure.deadline {
             throw RemoteError.connectFailed(
                 host: name, detail: "no complete SSH login within \(formatSeconds(connectTimeout)) s (ConnectTimeout)")
@@ -85,11 +88,12 @@ public final class SSHHost: Host {
         session.enableKeepalive(interval: config.serverAliveInterval ?? options.serverAliveInterval,
                                 countMax: config.serverAliveCountMax ?? 3)
         self.init(session: session, name: name, config: config, user: user, port: port, options: options,
-                  connectSeconds: monotonicSeconds() - started)
+                  authenticatedWith: authenticatedWith, connectSeconds: monotonicSeconds() - started)
     }
 
     private init(session: SSHSession, name: String, config: SSHHostConfig, user: String, port: Int,
-                 options: SSHOptions, connectSeconds: Double) {
+                 options: SSHOptions, authenticatedWith: String, connectSeconds: Double) {
+        self.authenticatedWith = authenticatedWith
         self.session = session
         self.name = name
         self.config = config

@@ -40,6 +40,7 @@ struct SSHCheckCommand: ParsableCommand {
         do {
             let who = try remote.check("echo \"$(id -un)@$(uname -n) $(uname -sm)\"")
             Console.success("connected to \(remote.name) in \(format(connectMs)) ms: \(who.trimmingCharacters(in: "\n"))")
+            if let ssh = remote as? SSHHost { print("logged in with \(ssh.authenticatedWith)") }
             if let bench { try measure(remote, runs: bench, connectMs: connectMs, target: target) }
         } catch let error as RemoteError {
             Console.error("\(error)")

@@ -23,6 +23,7 @@ final class SSHDFixture {
         try sh("mkdir -p \(home)/.ssh /run/sshd && chmod 700 \(home)/.ssh")
         try sh("""
             cd \(dir) && ssh-keygen -q -t ed25519 -N '' -f host_ed25519 && \
+            ssh-keygen -q -t ecdsa -N '' -f host_ecdsa && \
             ssh-keygen -q -t ed25519 -N '' -f client_ed25519 -C test-client && \
             ssh-keygen -q -t ed25519 -N 'secret words' -f client_pass -C test-passphrase && \
             cat client_ed25519.pub client_pass.pub > authorized_keys
@@ -35,6 +36,7 @@ final class SSHDFixture {
                 Port \(port)
                 ListenAddress 127.0.0.1
                 HostKey \(dir)/host_ed25519
+                HostKey \(dir)/host_ecdsa
                 AuthorizedKeysFile \(dir)/authorized_keys
                 PidFile none
                 UsePAM no

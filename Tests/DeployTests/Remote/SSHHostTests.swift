@@ -287,3 +287,26 @@ extension SSHHostTests {
         #expect(monotonicSeconds() - started < 5)
     }
 }
+
+extension SSHHostTests {
+    @Test func knownKeyOfAnotherTypeIsTheOneChecked() throws {
+        // The server has ed25519 and ECDSA host keys; known_hosts has only the
+        // ECDSA one (as after an older client): we must ask for ECDSA, not
+        // report an unknown host.
+        let fixture = try SSHDFixture()
+        defer { fixture.stop() }
+        let ecdsa = try sh("cut -d' ' -f1,2 \(fixture.dir)/host_ecdsa.pub").trimmingTrailingNewlines()
+        try writeFile(fixture.knownHostsFile, "[127.0.0.1]:\(fixture.port) \(ecdsa)\n")
+        let host = try fixture.connect()
+        #expect(try host.check("echo ok") == "ok\n")
+        host.close()
+    }
+
+    @Test func loginMethodIsReported() throws {
+        let fixture = try SSHDFixture()
+        defer { fixture.stop() }
+        let host = try fixture.connect()
+        defer { host.close() }
+        #expect(host.authenticatedWith == "key file \(fixture.clientKey)")
+    }
+}
