@@ -77,7 +77,11 @@ struct SSHHostOption: ParsableArguments {
     func connect(_ target: String, verbose: Bool) throws -> Host {
         if verbose { Console.warn(LocalHost.isLocal(target) ? "[local] running on this machine" : "[ssh] login to \(target)") }
         do {
-            return try openHost(target, options: sshOptions)
+            let host = try openHost(target, options: sshOptions)
+            if let ssh = host as? SSHHost {
+                for warning in ssh.config.warnings { Console.warn("warning: \(warning)") }
+            }
+            return host
         } catch {
             Console.error("\(error)")
             throw ExitCode(1)

@@ -65,7 +65,12 @@ public final class SSHHost: Host {
 
         let connectTimeout = config.connectTimeout ?? options.connectTimeout
         let deadline = Deadline(seconds: connectTimeout)
-        let fd = try openTCP(host: config.hostName, port: port, deadline: deadline, label: name)
+        let fd: Int32
+        do {
+            fd = try openTCP(host: config.hostName, port: port, deadline: deadline, label: name)
+        } catch let RemoteError.resolveFailed(host, detail) where host != alias {
+            throw RemoteError.resolveFailed(host: "\(host) (ssh_config HostName of \(alias))", detail: detail)
+        }
         let session = try SSHSession(socket: fd, label: name)
         var authenticatedWith = ""
         let userFiles = Self.userKnownHostsFiles(config, options)
