@@ -205,3 +205,24 @@ extension HostBehaviourTests {
         }
     }
 }
+
+extension HostBehaviourTests {
+    /// CPU seconds used by the calling thread so far.
+    static func threadCPUSeconds() -> Double {
+        var usage = rusage()
+        _ = getrusage(__rusage_who_t(1), &usage)  // 1 = RUSAGE_THREAD
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    @Test(arguments: HostKind.allCases)
+    func waitingForAQuietCommandDoesNotSpin(kind: HostKind) throws {
+        try withHost(kind) { host, _ in
+            let before = Self.threadCPUSeconds()
+            let status = try host.run("sleep 2").status
+            #expect(status == 0)
+            // A busy-waiting loop would burn about 2 s of CPU here.
+            #expect(Self.threadCPUSeconds() - before < 0.3)
+        }
+    }
+}
