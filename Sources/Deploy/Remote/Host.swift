@@ -80,6 +80,14 @@ extension Host {
         try run(command, options: RunOptions(stdin: stdin, timeout: timeout, onLine: onLine))
     }
 
+    /// Runs a (possibly large) shell script with /bin/sh, fed on stdin: no
+    /// command-line length limit (one exec argument is capped at 128 KiB on
+    /// Linux) and no dependence on the login shell. For the fact probe.
+    public func runScript(_ script: String, timeout: Double? = nil,
+                          onLine: ((OutputStream, String) -> Void)? = nil) throws -> CommandResult {
+        try run("/bin/sh -s", stdin: Array(script.utf8), timeout: timeout, onLine: onLine)
+    }
+
     /// Runs `command` and returns its stdout; a non-zero exit is an error
     /// that carries the command and its stderr.
     @discardableResult

@@ -226,3 +226,18 @@ extension HostBehaviourTests {
         }
     }
 }
+
+extension HostBehaviourTests {
+    @Test(arguments: HostKind.allCases)
+    func largeScriptRunsInOneCommand(kind: HostKind) throws {
+        try withHost(kind) { host, _ in
+            // 20,000 lines, about 400 KB: far beyond one exec argument's limit.
+            let script = (0..<20_000).map { "echo line-\($0) # padding padding" }.joined(separator: "\n") + "\nexit 4\n"
+            let result = try host.runScript(script)
+            #expect(result.status == 4)
+            let lines = result.stdoutText.split(separator: "\n")
+            #expect(lines.count == 20_000)
+            #expect(lines.last == "line-19999")
+        }
+    }
+}
