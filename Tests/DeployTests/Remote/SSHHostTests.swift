@@ -310,3 +310,38 @@ extension SSHHostTests {
         #expect(host.authenticatedWith == "key file \(fixture.clientKey)")
     }
 }
+
+extension SSHHostTests {
+    @Test func identitiesOnlyLimitsAgentKeys() throws {
+        let fixture = try SSHDFixture()
+        defer { fixture.stop() }
+        try sh("ssh-keygen -q -t ed25519 -N '' -f \(fixture.dir)/stranger -C stranger")
+        let strangerPrint = String(try sh("ssh-keygen -lf \(fixture.dir)/stranger.pub").split(separator: " ")[1])
+        let socket = fixture.dir + "/agent.sock"
+        let agent = try ChildProcess(["/usr/bin/ssh-agent", "-D", "-a", socket])
+        defer { agent.terminate() }
+        for _ in 0..<250 where access(socket, F_OK) != 0 { usleep(20_000) }
+        // The stranger comes first in the agent, so it is offered first unless IdentitiesOnly rules it out.
+        try sh("SSH_AUTH_SOCK=\(socket) ssh-add -q \(fixture.dir)/stranger && SSH_AUTH_SOCK=\(socket) ssh-add -q \(fixture.clientKey)")
+        var options = fixture.options()
+        options.useAgent = true
+        options.agentSocket = socket
+        func strangerOffers() -> Int {
+            (readTextFileIfPresent(fixture.dir + "/sshd.log") ?? "").split(separator: "\n")
+                .filter { $0.contains(strangerPrint) }.count
+        }
+
+        options.configFile = try fixture.writeConfig(extra: "    IdentitiesOnly yes")
+        let limited = try SSHHost(target: "relay", options: options)
+        #expect(limited.authenticatedWith.hasPrefix("ssh-agent key ssh-ed25519"))
+        #expect(limited.authenticatedWith.hasSuffix("(test-client)"))
+        limited.close()
+        #expect(strangerOffers() == 0)
+
+        options.configFile = try fixture.writeConfig()
+        let open = try SSHHost(target: "relay", options: options)
+        #expect(open.authenticatedWith.hasSuffix("(test-client)"))
+        open.close()
+        #expect(strangerOffers() > 0)
+    }
+}
