@@ -8,7 +8,8 @@ public protocol Host: AnyObject {
     /// What error messages call this host ("root@chat.example.org:22", "localhost").
     var name: String { get }
 
-    /// Runs `command` with `/bin/sh -c` semantics on the host.
+    /// Runs `command` as a shell command line on the host (the login
+    /// shell over SSH, as `ssh host command` does; /bin/sh locally).
     /// Never throws for a non-zero exit status: that is in the result.
     /// Throws `RemoteError` when the command could not be run to its end
     /// (timeout, dropped connection).

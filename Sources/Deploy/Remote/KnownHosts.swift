@@ -87,16 +87,25 @@ public struct KnownHosts {
         return types
     }
 
-    /// Appends a plain entry for the host, creating the file (0600) and its
-    /// directory (0700) when needed.
-    public static func record(file: String, host: String, port: Int, keyType: String, key: [UInt8]) throws {
+    /// Appends an entry for the host, creating the file (0600) and its
+    /// directory (0700) when needed; `hashed` hides the host name as
+    /// OpenSSH's HashKnownHosts does (Debian's default).
+    public static func record(file: String, host: String, port: Int, keyType: String, key: [UInt8],
+                              hashed: Bool = false) throws {
         let dir = String(file[..<(file.lastIndex(of: "/") ?? file.startIndex)])
         if !dir.isEmpty, access(dir, F_OK) != 0, mkdir(dir, 0o700) != 0 {
             throw RemoteError.knownHostsWrite(file: file, detail: String(cString: strerror(errno)))
         }
         let existing = readTextFileIfPresent(file) ?? ""
         let separator = existing.isEmpty || existing.hasSuffix("\n") ? "" : "\n"
-        let line = separator + "\(lookupName(host: host, port: port)) \(keyType) \(Base64.encode(key))\n"
+        var name = lookupName(host: host, port: port)
+        if hashed {
+            guard let salt = randomBytes(20) else {
+                throw RemoteError.knownHostsWrite(file: file, detail: "no random bytes for the hashed entry")
+            }
+            name = "|1|\(Base64.encode(salt))|\(Base64.encode(hmacSHA1(key: salt, data: Array(name.utf8))))"
+        }
+        let line = separator + "\(name) \(keyType) \(Base64.encode(key))\n"
         let fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw RemoteError.knownHostsWrite(file: file, detail: String(cString: strerror(errno))) }
         defer { Glibc.close(fd) }

@@ -14,6 +14,7 @@ public struct SSHHostConfig: Equatable {
     public var port: Int?
     public var identityFiles: [String] = []
     public var identitiesOnly = false
+    public var hashKnownHosts = false
     public var userKnownHostsFiles: [String]?
     public var strictHostKeyChecking: String?
     public var connectTimeout: Double?
@@ -113,6 +114,7 @@ public struct SSHConfigReader {
                 guard let port = Int(value), (1...65535).contains(port) else { throw fail("Port \(value) is not a port number") }
                 config.port = port
             case "identitiesonly": config.identitiesOnly = try yesNo(value, keyword: keyword, fail: fail)
+            case "hashknownhosts": config.hashKnownHosts = try yesNo(value, keyword: keyword, fail: fail)
             case "userknownhostsfile":
                 config.userKnownHostsFiles = args.filter { $0.lowercased() != "none" }
             case "stricthostkeychecking":

@@ -146,7 +146,8 @@ public final class SSHHost: Host {
                                                  knownHostsFile: recordFile,
                                                  otherTypesKnown: otherTypes.isEmpty ? nil : otherTypes.joined(separator: ", "))
             }
-            try KnownHosts.record(file: recordFile, host: config.hostName, port: port, keyType: keyType, key: key)
+            try KnownHosts.record(file: recordFile, host: config.hostName, port: port, keyType: keyType, key: key,
+                                  hashed: config.hashKnownHosts)
         }
     }
 

@@ -178,6 +178,15 @@ import Testing
         #expect(kh.check(keyType: "ssh-ed25519", key: key) == .known(kh.entries[0]))
         #expect(KnownHosts(files: [file], host: "relay.example.org", port: 22).entries.isEmpty)
         #expect(try sh("stat -c %a \(file) \(dir)/sub") == "600\n700\n")
+
+        // HashKnownHosts: the name is stored hashed and still found.
+        let hashedFile = dir + "/hashed"
+        try KnownHosts.record(file: hashedFile, host: "relay", port: 22, keyType: "ssh-ed25519", key: key, hashed: true)
+        let line = readTextFileIfPresent(hashedFile) ?? ""
+        #expect(line.hasPrefix("|1|") && !line.contains("relay"))
+        let found = KnownHosts(files: [hashedFile], host: "relay", port: 22)
+        #expect(found.check(keyType: "ssh-ed25519", key: key) == .known(found.entries[0]))
+        #expect(try sh("ssh-keygen -F relay -f \(hashedFile) | grep -c ssh-ed25519") == "1\n")
     }
 
     @Test func base64RoundTripAndFingerprint() {
