@@ -14,9 +14,12 @@ BUILD_PACKAGES=(pkg-config libssh2-1-dev libssl-dev)
 # The web page builder: Markdown (cmark-gfm) and QR codes (libqrencode).
 BUILD_PACKAGES+=(libcmark-gfm-dev libcmark-gfm-extensions-dev libqrencode-dev)
 
-# Only for the tests, never needed to deploy: zbarimg decodes the QR codes,
-# headless Chromium renders and screenshots the pages, curl fetches them.
+# Only for the tests, never needed to deploy:
+# zbarimg decodes the QR codes, headless Chromium renders and screenshots the
+# pages, curl fetches them; the SSH tests run a real sshd and use ssh-keygen,
+# ssh-agent and scp.
 TEST_PACKAGES=(zbar-tools chromium fonts-dejavu-core curl)
+TEST_PACKAGES+=(openssh-server openssh-client)
 
 wanted=("${BUILD_PACKAGES[@]}")
 [ "${1:-}" = "--test-deps" ] && wanted+=("${TEST_PACKAGES[@]}")
@@ -30,6 +33,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "initenv: installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
+        # Other apt users may hold the lock: wait for it rather than fail.
         apt-get -o DPkg::Lock::Timeout=600 update -qq
         apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else

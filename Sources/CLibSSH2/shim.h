@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
+#include <openssl/rand.h>
 
 // libssh2 spells several entry points as macros, which Swift cannot call.
 // These inline functions give them a callable form.

@@ -9,7 +9,7 @@ import Darwin
 // Minimal POSIX file helpers: ChatmailConfig is shared with the static
 // chatmaild binary, so it stays free of Foundation.
 
-func readTextFile(_ path: String) -> String? {
+public func readTextFile(_ path: String) -> String? {
     guard let f = fopen(path, "rb") else { return nil }
     defer { fclose(f) }
     var bytes: [UInt8] = []

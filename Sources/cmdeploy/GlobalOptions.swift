@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatmailConfig
+import Deploy
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,15 +42,54 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-/// `--ssh-host`, shared by the commands that talk to the relay.
+/// `--ssh-host` and how to reach it, shared by the commands that talk to the relay.
 struct SSHHostOption: ParsableArguments {
     @Option(name: .customLong("ssh-host"), help: ArgumentHelp(
         "Run commands on 'localhost' (or '@local') or on this SSH host instead of chatmail.ini's mail_domain.",
         valueName: "host"))
     var sshHost: String?
 
+    @Option(name: .customLong("ssh-config"), help: ArgumentHelp(
+        "Read this ssh_config instead of ~/.ssh/config and /etc/ssh/ssh_config (default: $CMDEPLOY_SSH_CONFIG).",
+        valueName: "path"))
+    var sshConfig: String?
+
+    @Flag(name: .customLong("accept-new-host-key"), help: ArgumentHelp(
+        "Trust and record the host key of a host never seen before (a changed key is always refused)."))
+    var acceptNewHostKey = false
+
     /// Where to connect: the option, else the bare mail_domain.
     func target(for config: ChatmailConfig) -> String {
         sshHost ?? config.mailDomainBare
     }
+
+    /// The SSH settings from the options and the environment
+    /// (CMDEPLOY_SSH_CONFIG, CMDEPLOY_SSH_PASSPHRASE).
+    var sshOptions: SSHOptions {
+        var options = SSHOptions()
+        options.configFile = sshConfig ?? environment("CMDEPLOY_SSH_CONFIG")
+        options.acceptNewHostKey = acceptNewHostKey
+        options.passphrase = environment("CMDEPLOY_SSH_PASSPHRASE")
+        return options
+    }
+
+    /// Opens the host (SSH or local); connection errors are printed and become exit code 1.
+    func connect(_ target: String, verbose: Bool) throws -> Host {
+        if verbose { Console.warn(LocalHost.isLocal(target) ? "[local] running on this machine" : "[ssh] login to \(target)") }
+        do {
+            let host = try openHost(target, options: sshOptions)
+            if let ssh = host as? SSHHost {
+                for warning in ssh.config.warnings { Console.warn("warning: \(warning)") }
+            }
+            return host
+        } catch {
+            Console.error("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+private func environment(_ name: String) -> String? {
+    guard let value = getenv(name), value.pointee != 0 else { return nil }
+    return String(cString: value)
 }

@@ -24,3 +24,9 @@ public func sshFingerprint(keyBlob: [UInt8]) -> String {
 public func sha256Hex(_ bytes: [UInt8]) -> String {
     sha256(bytes).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
 }
+
+/// Cryptographically random bytes (for known_hosts salts); nil if none.
+func randomBytes(_ count: Int) -> [UInt8]? {
+    var out = [UInt8](repeating: 0, count: count)
+    return RAND_bytes(&out, Int32(count)) == 1 ? out : nil
+}

@@ -8,7 +8,8 @@ public protocol Host: AnyObject {
     /// What error messages call this host ("root@chat.example.org:22", "localhost").
     var name: String { get }
 
-    /// Runs `command` with `/bin/sh -c` semantics on the host.
+    /// Runs `command` as a shell command line on the host (the login
+    /// shell over SSH, as `ssh host command` does; /bin/sh locally).
     /// Never throws for a non-zero exit status: that is in the result.
     /// Throws `RemoteError` when the command could not be run to its end
     /// (timeout, dropped connection).
@@ -78,6 +79,14 @@ extension Host {
     public func run(_ command: String, stdin: [UInt8] = [], timeout: Double? = nil,
                     onLine: ((OutputStream, String) -> Void)? = nil) throws -> CommandResult {
         try run(command, options: RunOptions(stdin: stdin, timeout: timeout, onLine: onLine))
+    }
+
+    /// Runs a (possibly large) shell script with /bin/sh, fed on stdin: no
+    /// command-line length limit (one exec argument is capped at 128 KiB on
+    /// Linux) and no dependence on the login shell. For the fact probe.
+    public func runScript(_ script: String, timeout: Double? = nil,
+                          onLine: ((OutputStream, String) -> Void)? = nil) throws -> CommandResult {
+        try run("/bin/sh -s", stdin: Array(script.utf8), timeout: timeout, onLine: onLine)
     }
 
     /// Runs `command` and returns its stdout; a non-zero exit is an error

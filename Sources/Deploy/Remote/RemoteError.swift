@@ -59,7 +59,7 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
         case let .closed(host):
             return "connection to \(host) is already closed"
         case let .sshConfig(file, line, message):
-            return "\(file) line \(line): \(message)"
+            return line > 0 ? "\(file) line \(line): \(message)" : "\(file): \(message)"
         case let .knownHostsWrite(file, detail):
             return "cannot record the host key in \(file): \(detail)"
         case let .spawnFailed(command, detail):

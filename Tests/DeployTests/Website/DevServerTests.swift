@@ -34,7 +34,7 @@ func httpGet(port: Int, _ target: String) throws -> (status: String, body: Strin
 
 @Suite struct DevServerTests {
     @Test func servesTheFolderAndNothingOutsideIt() throws {
-        let root = makeTempDir("serve")
+        let root = websiteTempDir("serve")
         try "<h1>hello</h1>".write(toFile: root + "/index.html", atomically: true, encoding: .utf8)
         try "secret".write(toFile: root + "/.env", atomically: true, encoding: .utf8)
         let server = try DevServer(root: root, port: 0)
@@ -53,7 +53,7 @@ func httpGet(port: Int, _ target: String) throws -> (status: String, body: Strin
     }
 
     @Test func generationMovesWhenPagesChange() throws {
-        let server = try DevServer(root: makeTempDir("gen"), port: 0)
+        let server = try DevServer(root: websiteTempDir("gen"), port: 0)
         server.start()
         let before = try httpGet(port: server.port, "/__webdev/generation").body
         server.pagesChanged()
@@ -64,14 +64,14 @@ func httpGet(port: Int, _ target: String) throws -> (status: String, body: Strin
     }
 
     @Test func busyPortIsAClearError() throws {
-        let first = try DevServer(root: makeTempDir("busy"), port: 0)
+        let first = try DevServer(root: websiteTempDir("busy"), port: 0)
         #expect { try DevServer(root: "/", port: first.port) } throws: {
             "\($0)".hasPrefix("cannot listen on 127.0.0.1:\(first.port):") && "\($0)".contains("--port")
         }
     }
 
     @Test func watcherSeesAddsEditsAndRemovals() throws {
-        let dir = makeTempDir("watch")
+        let dir = websiteTempDir("watch")
         let watcher = SourceWatcher(paths: [dir])
         let empty = watcher.snapshot()
         try "a".write(toFile: dir + "/a.md", atomically: true, encoding: .utf8)

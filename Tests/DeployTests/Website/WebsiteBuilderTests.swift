@@ -12,7 +12,7 @@ import Testing
         """
 
     func build(_ config: ChatmailConfig) throws -> String {
-        let out = makeTempDir("build")
+        let out = websiteTempDir("build")
         try WebsiteBuilder.build(config: config, sourceDir: wwwSourceDir, outputDir: out)
         return out
     }
@@ -89,13 +89,13 @@ import Testing
     }
 
     @Test func webdevBuildAddsTheReloadScript() throws {
-        let out = makeTempDir("dev")
+        let out = websiteTempDir("dev")
         try WebsiteBuilder.build(config: try testConfig(), sourceDir: wwwSourceDir, outputDir: out, webdev: true)
         #expect(try readFile(out + "/index.html").contains("/__webdev/reload.js"))
     }
 
     @Test func rebuildWritesOnlyChangesAndDropsStaleFiles() throws {
-        let src = makeTempDir("src"), out = makeTempDir("out")
+        let src = websiteTempDir("src"), out = websiteTempDir("out")
         let fm = FileManager.default
         try "<p>{{mail_domain}}</p>{{{content}}}".write(toFile: src + "/page-layout.html", atomically: true, encoding: .utf8)
         try "# Hi".write(toFile: src + "/index.md", atomically: true, encoding: .utf8)
@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func sourceErrorsNameTheFile() throws {
-        let src = makeTempDir("bad"), out = makeTempDir("out")
+        let src = websiteTempDir("bad"), out = websiteTempDir("out")
         try "# Hi".write(toFile: src + "/index.md", atomically: true, encoding: .utf8)
         #expect { try WebsiteBuilder.build(config: try testConfig(), sourceDir: src, outputDir: out) } throws: {
             "\($0)" == src + "/page-layout.html: missing"
@@ -142,7 +142,7 @@ import Testing
 
 @Suite struct WebsiteLocationTests {
     @Test func wwwFolderChoosesWhatIsDeployed() throws {
-        let dir = makeTempDir("loc")
+        let dir = websiteTempDir("loc")
         let fm = FileManager.default
         try fm.createDirectory(atPath: dir + "/pages/src", withIntermediateDirectories: true)
         try "# x".write(toFile: dir + "/pages/src/index.md", atomically: true, encoding: .utf8)

@@ -11,7 +11,7 @@ let repoRoot: String = {
 
 let wwwSourceDir = repoRoot + "/www/src"
 
-func makeTempDir(_ tag: String) -> String {
+func websiteTempDir(_ tag: String) -> String {
     let dir = NSTemporaryDirectory() + "website-\(tag)-\(UUID().uuidString)"
     try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
