@@ -42,7 +42,13 @@ let package = Package(
         .testTarget(name: "ChatmailConfigTests", dependencies: ["ChatmailConfig"]),
         .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
         .testTarget(
-            name: "ChatmaildTests", dependencies: ["Chatmaild"],
+            name: "ChatmaildTests",
+            dependencies: [
+                "Chatmaild",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             // Hand-written mail read by path (byte-exact, CRLF and LF).
             exclude: ["Filtermail/Fixtures"]),
     ],
