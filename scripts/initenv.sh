@@ -10,6 +10,11 @@ cd "$(dirname "$0")/.."
 
 # Build and test dependencies. Later parts of the project add to this list.
 BUILD_PACKAGES=(pkg-config libssh2-1-dev libssl-dev)
+# filtermail's integration test and benchmark run a throw-away Postfix and
+# use its smtp-sink/smtp-source. Installed as "No configuration", so the
+# system's own Postfix stays unconfigured and does not listen anywhere.
+FILTERMAIL_TEST_PACKAGES=(postfix)
+BUILD_PACKAGES+=("${FILTERMAIL_TEST_PACKAGES[@]}")
 
 missing=()
 for p in "${BUILD_PACKAGES[@]}"; do
@@ -20,8 +25,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "initenv: installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
+        apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
         echo "initenv: these system packages are missing: ${missing[*]}" >&2
         if command -v apt-get >/dev/null; then
