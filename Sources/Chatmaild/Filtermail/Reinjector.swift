@@ -50,7 +50,11 @@ final class Reinjector {
     private func transaction(_ connection: ReinjectConnection, _ envelope: Envelope, _ message: ByteBuffer,
                              messageSent: @escaping () -> Void) -> EventLoopFuture<SMTPReply> {
         let commands = ["MAIL FROM:<\(envelope.sender)>"] + envelope.recipients.map { "RCPT TO:<\($0)>" }
-        return connection.send(commands).flatMap { replies in
+        return connection.send(commands).flatMapThrowing { replies in
+            // 421: Postfix is closing this (kept) connection; try a new one.
+            if replies.first?.code == 421 { throw ReinjectError.connectionClosed }
+            return replies
+        }.flatMap { replies in
             if let refusal = replies.first(where: { !$0.isPositive }) {
                 return connection.send(["RSET"]).map { _ in refusal }
             }

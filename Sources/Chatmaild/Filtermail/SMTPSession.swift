@@ -115,7 +115,7 @@ final class SMTPSessionHandler: ChannelInboundHandler {
                 if view.count == 3, view.first == UInt8(ascii: ".") {
                     state = .waiting
                     finishMessage(context)
-                    return
+                    continue
                 }
                 if view.first == UInt8(ascii: ".") { line.moveReaderIndex(forwardBy: 1) }
                 guard message.readableBytes + line.readableBytes <= settings.maxMessageSize else {
@@ -187,6 +187,7 @@ final class SMTPSessionHandler: ChannelInboundHandler {
         let envelope = Envelope(sender: sender ?? "", recipients: recipients)
         switch gate.judge(envelope, message: Array(message.readableBytesView)) {
         case .reject(let refusal):
+            // Answered at once; the input loop goes on with what follows.
             endTransaction(context, refusal)
         case .accept:
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -194,6 +195,7 @@ final class SMTPSessionHandler: ChannelInboundHandler {
             reinjector.deliver(envelope, message).whenSuccess { outcome in
                 guard handler.value.state == .waiting else { return }
                 handler.value.endTransaction(contextBox.value, outcome.isPositive ? .ok : outcome)
+                handler.value.process(contextBox.value)
                 contextBox.value.flush()
             }
         }
@@ -203,7 +205,6 @@ final class SMTPSessionHandler: ChannelInboundHandler {
         reply(context, outcome)
         resetTransaction()
         state = .command
-        process(context)
     }
 
     private func resetTransaction() {
