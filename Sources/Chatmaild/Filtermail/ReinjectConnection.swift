@@ -9,6 +9,8 @@ final class ReinjectConnection {
     private let timeout: TimeAmount
     /// False once Postfix said 421 or a wait failed: never reuse then.
     private(set) var reusable = true
+    /// The server offered PIPELINING in its EHLO reply.
+    var pipelining = false
 
     init(channel: Channel, handler: ReinjectClientHandler, timeout: TimeAmount) {
         self.channel = channel
@@ -53,6 +55,12 @@ final class ReinjectConnection {
             default: self.reusable = false
             }
         }
+    }
+
+    /// Closes without QUIT, so an open DATA phase is never completed.
+    func abandon() {
+        reusable = false
+        channel.close(promise: nil)
     }
 
     func close() {

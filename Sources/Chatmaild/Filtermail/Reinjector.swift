@@ -50,16 +50,28 @@ final class Reinjector {
     private func transaction(_ connection: ReinjectConnection, _ envelope: Envelope, _ message: ByteBuffer,
                              messageSent: @escaping () -> Void) -> EventLoopFuture<SMTPReply> {
         let commands = ["MAIL FROM:<\(envelope.sender)>"] + envelope.recipients.map { "RCPT TO:<\($0)>" }
-        return connection.send(commands).flatMapThrowing { replies in
+        // With PIPELINING (Postfix always offers it) DATA goes in the same
+        // write: one round trip less per message.
+        let pipelined = connection.pipelining
+        return connection.send(pipelined ? commands + ["DATA"] : commands).flatMapThrowing { replies in
             // 421: Postfix is closing this (kept) connection; try a new one.
             if replies.first?.code == 421 { throw ReinjectError.connectionClosed }
             return replies
         }.flatMap { replies in
-            if let refusal = replies.first(where: { !$0.isPositive }) {
+            let envelopeReplies = pipelined ? replies.dropLast() : replies[...]
+            if let refusal = envelopeReplies.first(where: { !$0.isPositive }) {
+                if pipelined, replies.last?.code == 354 {
+                    // DATA was taken although a recipient was refused: never
+                    // send a partial delivery, drop the transaction instead.
+                    connection.abandon()
+                    return self.eventLoop.makeSucceededFuture(refusal)
+                }
                 return connection.send(["RSET"]).map { _ in refusal }
             }
-            return connection.send(["DATA"]).flatMap { replies in
-                guard replies[0].code == 354 else { return self.eventLoop.makeSucceededFuture(replies[0]) }
+            let data = pipelined ? self.eventLoop.makeSucceededFuture(replies[replies.count - 1])
+                : connection.send(["DATA"]).map { $0[0] }
+            return data.flatMap { reply in
+                guard reply.code == 354 else { return connection.send(["RSET"]).map { _ in reply } }
                 messageSent()
                 return connection.sendMessage(message)
             }
@@ -102,6 +114,7 @@ final class Reinjector {
                             connection.close()
                             throw ReinjectError.badReply(replies[0].wire)
                         }
+                        connection.pipelining = replies[0].lines.contains { $0.uppercased() == "PIPELINING" }
                         return connection
                     }
                 }
