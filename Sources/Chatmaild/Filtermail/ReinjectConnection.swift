@@ -41,10 +41,15 @@ final class ReinjectConnection {
         if let early = handler.unclaimed.popFirst() {
             return channel.eventLoop.makeSucceededFuture(early)
         }
+        guard channel.isActive else {
+            reusable = false
+            return channel.eventLoop.makeFailedFuture(ReinjectError.connectionClosed)
+        }
         let promise = channel.eventLoop.makePromise(of: SMTPReply.self)
         let channel = self.channel
-        // Closing fails every outstanding wait (channelInactive below).
+        let handler = self.handler
         let deadline = channel.eventLoop.scheduleTask(in: timeout) {
+            handler.failAll(ReinjectError.timeout)
             channel.close(promise: nil)
         }
         handler.waiting.append(promise)
@@ -121,7 +126,7 @@ final class ReinjectClientHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    private func failAll(_ error: Error) {
+    func failAll(_ error: Error) {
         while let promise = waiting.popFirst() { promise.fail(error) }
     }
 }

@@ -23,6 +23,7 @@ final class Reinjector {
     }
 
     private func deliver(_ envelope: Envelope, _ message: ByteBuffer, mayRetry: Bool) -> EventLoopFuture<SMTPReply> {
+        idle.removeAll { !$0.channel.isActive }
         let reused = idle.popLast()
         let connection = reused.map { eventLoop.makeSucceededFuture($0) } ?? connect()
         var messageSent = false

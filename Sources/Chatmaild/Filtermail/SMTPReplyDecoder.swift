@@ -34,12 +34,14 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
 enum ReinjectError: Error, CustomStringConvertible {
     case badReply(String)
     case connectionClosed
+    case timeout
     case cannotConnect(String)
 
     var description: String {
         switch self {
         case .badReply(let text): return "unreadable reply from Postfix: \(text)"
-        case .connectionClosed: return "connection to Postfix closed or timed out"
+        case .connectionClosed: return "connection to Postfix closed"
+        case .timeout: return "Postfix did not answer in time"
         case .cannotConnect(let address): return "cannot connect to Postfix at \(address)"
         }
     }

@@ -203,6 +203,26 @@ final class Harness {
         #expect(later.reply()?.code == 450)
     }
 
+    @Test func keptConnectionClosedByPostfixIsReplaced() throws {
+        let h = try Harness()
+        let client = h.client()
+        #expect(send(client, from: alice, to: [bob], Fixture.bytes("encrypted.eml"))?.code == 250)
+        h.sink.dropConnections()
+        usleep(50_000)
+        #expect(send(client, from: alice, to: [bob], Fixture.bytes("encrypted.eml"))?.code == 250)
+        #expect(h.sink.messages.count == 2)
+        #expect(h.sink.connections == 2)
+    }
+
+    @Test func silentPostfixTimesOut() throws {
+        let h = try Harness { $0.reinjectTimeout = .milliseconds(300) }
+        let client = h.client()
+        #expect(send(client, from: alice, to: ["stall@c.test"], Fixture.bytes("encrypted.eml"))
+                == .init(code: 451, text: "4.3.0 Re-injection failed: Postfix did not answer in time"))
+        #expect(send(client, from: alice, to: [bob], Fixture.bytes("encrypted.eml"))?.code == 250)
+        #expect(h.sink.messages.map(\.recipients) == [[bob]])
+    }
+
     @Test func downstreamErrorsArePassedBack() throws {
         let h = try Harness()
         let client = h.client()

@@ -13,6 +13,7 @@ final class SMTPSink: @unchecked Sendable {
     }
 
     let state = NIOLockedValueBox<(messages: [Message], connections: Int)>(([], 0))
+    private let open = NIOLockedValueBox<[Channel]>([])
     private var channel: Channel!
 
     var port: Int { channel.localAddress!.port! }
@@ -21,9 +22,11 @@ final class SMTPSink: @unchecked Sendable {
 
     init(group: EventLoopGroup) throws {
         let state = self.state
+        let open = self.open
         channel = try ServerBootstrap(group: group)
             .childChannelInitializer { channel in
                 state.withLockedValue { $0.connections += 1 }
+                open.withLockedValue { $0.append(channel) }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(SinkHandler(state: state))
                 }
@@ -32,6 +35,11 @@ final class SMTPSink: @unchecked Sendable {
     }
 
     func close() { try? channel.close().wait() }
+
+    /// Closes every client connection, as Postfix does after smtpd_timeout.
+    func dropConnections() {
+        for channel in open.withLockedValue({ $0 }) { try? channel.close().wait() }
+    }
 }
 
 private final class SinkHandler: ChannelInboundHandler {
@@ -63,8 +71,10 @@ private final class SinkHandler: ChannelInboundHandler {
             if line == Array(".\r\n".utf8) {
                 inData = false
                 let message = current
-                state.withLockedValue { $0.messages.append(message) }
                 current = SMTPSink.Message(sender: "", recipients: [], data: [])
+                // A recipient named "stall..." makes the sink go silent.
+                if message.recipients.contains(where: { $0.hasPrefix("stall") }) { return }
+                state.withLockedValue { $0.messages.append(message) }
                 return send(context, "250 2.0.0 Ok: queued as SINK")
             }
             current.data += line.first == UInt8(ascii: ".") ? Array(line.dropFirst()) : line
