@@ -1,9 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A minimal RFC 5322 / RFC 2046 reader: just enough structure for the
 /// encryption gate. It never copies or decodes the message; parts are index
 /// ranges into the original bytes. Both CRLF and bare LF line ends are read
 /// (the SMTP layer has already decided which it lets through).
 struct MIMEEntity {
-    /// Unfolded header fields in order; names as written, values trimmed.
+    /// Unfolded header fields in order; names lower-cased, values trimmed.
     var headers: [(name: String, value: String)]
     /// The body bytes (after the blank line that ends the header block).
     var body: ArraySlice<UInt8>
@@ -11,7 +15,7 @@ struct MIMEEntity {
     /// All values of a header field, compared case-insensitively.
     func values(_ name: String) -> [String] {
         let lower = name.lowercased()
-        return headers.filter { $0.name.lowercased() == lower }.map(\.value)
+        return headers.filter { $0.name == lower }.map(\.value)
     }
 
     func first(_ name: String) -> String? { values(name).first }
@@ -55,7 +59,7 @@ struct MIMEEntity {
             guard !name.isEmpty, name.allSatisfy({ $0 > 32 && $0 < 127 }) else {
                 throw MIMEError.malformedHeader(line: lineNumber)
             }
-            headers.append((String(decoding: name, as: UTF8.self),
+            headers.append((String(decoding: name, as: UTF8.self).lowercased(),
                             Lines.trimmedString(line[(colon + 1)...])))
         }
         return MIMEEntity(headers: headers, body: bytes[bytes.endIndex...])
@@ -157,12 +161,22 @@ enum Lines {
     /// The line starting at `from` without its line break, and the index
     /// after the line break.
     static func line(in bytes: ArraySlice<UInt8>, from: Int) -> (ArraySlice<UInt8>, Int) {
-        guard let lf = bytes[from...].firstIndex(of: 10) else {
+        guard let lf = nextLineFeed(in: bytes, from: from) else {
             return (bytes[from...], bytes.endIndex)
         }
         var end = lf
         if end > from, bytes[end - 1] == 13 { end -= 1 }
         return (bytes[from..<end], lf + 1)
+    }
+
+    /// memchr: the generic firstIndex(of:) is the checker's hot spot.
+    static func nextLineFeed(in bytes: ArraySlice<UInt8>, from: Int) -> Int? {
+        bytes[from...].withUnsafeBufferPointer { buffer -> Int? in
+            guard let base = buffer.baseAddress, buffer.count > 0,
+                  let hit = memchr(base, 10, buffer.count)
+            else { return nil }
+            return from + (UnsafeRawPointer(hit) - UnsafeRawPointer(base))
+        }
     }
 
     /// `index` moved back over one CRLF or LF, but not below `floor`.

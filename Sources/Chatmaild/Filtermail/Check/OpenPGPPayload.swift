@@ -140,37 +140,34 @@ enum Base64 {
 
     static func decode(_ input: ArraySlice<UInt8>) -> [UInt8]? {
         guard input.count % 4 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(input.count / 4 * 3)
-        var i = input.startIndex
-        while i < input.endIndex {
-            let isLast = i + 4 == input.endIndex
-            var values: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
-            var padding = 0
-            for k in 0..<4 {
-                let c = input[i + k]
-                let v: UInt32
-                if c == UInt8(ascii: "=") {
-                    guard isLast, k >= 2 else { return nil }
-                    padding += 1
-                    v = 0
-                } else {
-                    guard padding == 0, table[Int(c)] != 0xFF else { return nil }
-                    v = UInt32(table[Int(c)])
+        guard !input.isEmpty else { return [] }
+        var padding = 0
+        if input.last == UInt8(ascii: "=") { padding += 1 }
+        if input.count >= 2, input[input.endIndex - 2] == UInt8(ascii: "=") { padding += 1 }
+        var out = [UInt8](repeating: 0, count: input.count / 4 * 3)
+        let ok = input.withUnsafeBufferPointer { source -> Bool in
+            out.withUnsafeMutableBufferPointer { target -> Bool in
+                let quads = source.count / 4
+                var o = 0
+                for q in 0..<quads {
+                    let i = q * 4
+                    let last = q == quads - 1
+                    // Padding counts as zero bits, and only in the last quad.
+                    let a = table[Int(source[i])], b = table[Int(source[i + 1])]
+                    let c = last && padding == 2 ? 0 : table[Int(source[i + 2])]
+                    let d = last && padding >= 1 ? 0 : table[Int(source[i + 3])]
+                    if (a | b | c | d) & 0xC0 != 0 { return false }
+                    let word = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    target[o] = UInt8(truncatingIfNeeded: word >> 16)
+                    target[o + 1] = UInt8(truncatingIfNeeded: word >> 8)
+                    target[o + 2] = UInt8(truncatingIfNeeded: word)
+                    o += 3
                 }
-                switch k {
-                case 0: values.0 = v
-                case 1: values.1 = v
-                case 2: values.2 = v
-                default: values.3 = v
-                }
+                return true
             }
-            let word = values.0 << 18 | values.1 << 12 | values.2 << 6 | values.3
-            out.append(UInt8(word >> 16 & 0xFF))
-            if padding < 2 { out.append(UInt8(word >> 8 & 0xFF)) }
-            if padding < 1 { out.append(UInt8(word & 0xFF)) }
-            i += 4
         }
+        guard ok else { return nil }
+        out.removeLast(padding)
         return out
     }
 }
