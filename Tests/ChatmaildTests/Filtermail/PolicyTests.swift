@@ -46,6 +46,15 @@ import Testing
                 == .reject(SMTPReply(500, "Invalid FROM header: <no address>")))
     }
 
+    @Test func fromHeaderAddresses() {
+        #expect(Address.fromHeader("Alice <alice@c.test>") == "alice@c.test")
+        #expect(Address.fromHeader("\"Doe, J\" <j@c.test>") == "j@c.test")
+        #expect(Address.fromHeader("MAILER-DAEMON@x.test (Mail (Delivery) System)") == "MAILER-DAEMON@x.test")
+        #expect(Address.fromHeader("a@b.test, c@d.test") == nil)
+        #expect(Address.fromHeader("mailer-daemon@x.test\rforged log line") == nil)
+        #expect(Address.fromHeader("<broken@x.test") == nil)
+    }
+
     @Test func autocryptSetupMessageOnlyToSelf() {
         #expect(outgoing("asm.eml", to: [alice]) == .accept)
         #expect(outgoing("asm.eml", to: [bob]) == .reject(.encryptionNeeded))

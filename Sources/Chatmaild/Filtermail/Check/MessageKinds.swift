@@ -78,8 +78,10 @@ enum Address {
             text = Substring(withoutComments(text))
         }
         let address = String(text).trimmingBlanks()
+        // No blanks, commas or control characters: the address is compared
+        // and may be logged.
         guard !address.isEmpty, address.contains("@"),
-              !address.contains(where: { $0 == " " || $0 == "\t" || $0 == "," })
+              !address.unicodeScalars.contains(where: { $0.value <= 32 || $0.value == 127 || $0 == "," })
         else { return nil }
         return address
     }
