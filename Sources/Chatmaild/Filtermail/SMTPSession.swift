@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 
 /// One SMTP session of the filter (RFC 5321 server side, reference §5.9):
 /// reads pipelined commands in order, collects DATA with dot-unstuffing
@@ -18,6 +19,7 @@ final class SMTPSessionHandler: ChannelInboundHandler {
     private let settings: FiltermailSettings
     private let gate: FilterGate
     private let reinjector: Reinjector
+    private let checkPool: NIOThreadPool
     private var state = State.command
     private var input: ByteBuffer?
     private var sender: String?
@@ -25,10 +27,11 @@ final class SMTPSessionHandler: ChannelInboundHandler {
     private var message = ByteBuffer()
     private var sessionTimer: Scheduled<Void>?
 
-    init(settings: FiltermailSettings, gate: FilterGate, reinjector: Reinjector) {
+    init(settings: FiltermailSettings, gate: FilterGate, reinjector: Reinjector, checkPool: NIOThreadPool) {
         self.settings = settings
         self.gate = gate
         self.reinjector = reinjector
+        self.checkPool = checkPool
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -185,9 +188,28 @@ final class SMTPSessionHandler: ChannelInboundHandler {
 
     private func finishMessage(_ context: ChannelHandlerContext) {
         let envelope = Envelope(sender: sender ?? "", recipients: recipients)
-        switch gate.judge(envelope, message: Array(message.readableBytesView)) {
+        let bytes = Array(message.readableBytesView)
+        guard bytes.count >= FilterGate.inlineCheckLimit else {
+            return apply(gate.judge(envelope, message: bytes), envelope, context)
+        }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
+        gate.judge(envelope, message: bytes, pool: checkPool, on: context.eventLoop).whenComplete { result in
+            guard handler.value.state == .waiting else { return }
+            switch result {
+            case .success(let verdict): handler.value.apply(verdict, envelope, contextBox.value)
+            case .failure: handler.value.endTransaction(contextBox.value, SMTPReply(451, "4.3.0 filtermail is shutting down"))
+            }
+            if handler.value.state == .command { handler.value.process(contextBox.value) }
+            contextBox.value.flush()
+        }
+    }
+
+    /// Acts on a verdict: a refusal is answered at once (the input loop
+    /// goes on), an accepted message goes to Postfix first.
+    private func apply(_ verdict: MailPolicy.Verdict, _ envelope: Envelope, _ context: ChannelHandlerContext) {
+        switch verdict {
         case .reject(let refusal):
-            // Answered at once; the input loop goes on with what follows.
             endTransaction(context, refusal)
         case .accept:
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)

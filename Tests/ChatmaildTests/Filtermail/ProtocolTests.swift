@@ -34,7 +34,7 @@ final class Harness {
 
     func enforceE2EE(_ address: String) throws {
         try FileManager.default.createDirectory(atPath: "\(mailboxes)/\(address)", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: "\(mailboxes)/\(address)/enforceE2EEincoming", contents: Data())
+        _ = FileManager.default.createFile(atPath: "\(mailboxes)/\(address)/enforceE2EEincoming", contents: Data())
     }
 
     deinit {
@@ -135,6 +135,23 @@ final class Harness {
         #expect(send(client, from: "carol@other.test", to: [bob], Fixture.bytes("encrypted-armor-version.eml"))?.code == 250)
         #expect(h.sink.messages.map(\.recipients) == [["old@c.test"], [bob], [bob]])
         #expect(h.sink.messages[1].sender == "")
+    }
+
+    @Test func largeMessagesAreCheckedOffTheEventLoop() throws {
+        let h = try Harness()
+        let client = h.client()
+        // 1.5 MB of MIME preamble keeps the message encrypted and large.
+        let text = String(decoding: Fixture.bytes("encrypted.eml"), as: UTF8.self)
+        let split = text.range(of: "\r\n\r\n")!
+        let filler = String(repeating: "This preamble is not shown by any reader, it only adds size.\r\n", count: 24_000)
+        let large = Array((text[..<split.upperBound] + filler + text[split.upperBound...]).utf8)
+        #expect(large.count > FilterGate.inlineCheckLimit)
+        #expect(send(client, from: alice, to: [bob], large)?.code == 250)
+        let plain = Fixture.bytes("plain.eml") + Array(filler.utf8)
+        #expect(send(client, from: alice, to: [bob], plain)?.code == 523)
+        client.send("NOOP\r\n")
+        #expect(client.reply()?.code == 250)
+        #expect(h.sink.messages.map(\.data) == [large])
     }
 
     @Test func oversizeMessageIsRefused() throws {
