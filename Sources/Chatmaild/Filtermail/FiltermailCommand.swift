@@ -39,8 +39,9 @@ enum FiltermailCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         do {
             let server = try FiltermailServer.start(settings: settings, group: group).wait()
-            ServiceLog.info("filtermail \(mode.rawValue): listening on \(settings.listenHost):\(server.port), re-injecting to \(settings.reinjectHost):\(settings.reinjectPort)")
+            // The relay's tests wait for this first line ("loop").
             ServiceLog.info("entering serving loop")
+            ServiceLog.info("filtermail \(mode.rawValue): listening on \(settings.listenHost):\(server.port), re-injecting to \(settings.reinjectHost):\(settings.reinjectPort)")
             try server.closeFuture.wait()
         } catch {
             fputs("chatmaild filtermail: cannot listen on \(settings.listenHost):\(settings.listenPort): \(error)\n", stderr)
