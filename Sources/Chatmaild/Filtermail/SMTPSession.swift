@@ -93,7 +93,7 @@ final class SMTPSessionHandler: ChannelInboundHandler {
             case .waiting, .closed:
                 return
             case .command:
-                guard let line = takeLine(maxLength: Self.maxCommandLine) else {
+                guard let line = takeLine() else {
                     if (input?.readableBytes ?? 0) > Self.maxCommandLine {
                         closeWith(SMTPReply(500, "5.5.2 Line too long"), channel: context.channel)
                     }
@@ -139,7 +139,7 @@ final class SMTPSessionHandler: ChannelInboundHandler {
     }
 
     /// Next command line without its LF, as bytes.
-    private func takeLine(maxLength: Int) -> [UInt8]? {
+    private func takeLine() -> [UInt8]? {
         guard var line = takeRawLine() else { return nil }
         return line.readBytes(length: line.readableBytes - 1)
     }
