@@ -55,12 +55,22 @@ let package = Package(
                 "ChatmailConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]),
         .executableTarget(name: "chatmaild", dependencies: ["Chatmaild"]),
 
         .testTarget(name: "ChatmailConfigTests", dependencies: ["ChatmailConfig"]),
         .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
-        .testTarget(name: "ChatmaildTests", dependencies: ["Chatmaild"]),
+        .testTarget(
+            name: "ChatmaildTests",
+            dependencies: [
+                "Chatmaild",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            // Hand-written mail read by path (byte-exact, CRLF and LF).
+            exclude: ["Filtermail/Fixtures"]),
         // Runs the built cmdeploy binary as an operator would.
         .testTarget(name: "CLITests"),
     ],

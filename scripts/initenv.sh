@@ -20,6 +20,10 @@ BUILD_PACKAGES+=(libcmark-gfm-dev libcmark-gfm-extensions-dev libqrencode-dev)
 # ssh-agent and scp.
 TEST_PACKAGES=(zbar-tools chromium fonts-dejavu-core curl)
 TEST_PACKAGES+=(openssh-server openssh-client)
+# filtermail's integration test and benchmark run a throw-away Postfix and
+# use its smtp-sink/smtp-source. Installed as "No configuration", so the
+# system's own Postfix stays unconfigured and does not listen anywhere.
+TEST_PACKAGES+=(postfix)
 
 wanted=("${BUILD_PACKAGES[@]}")
 [ "${1:-}" = "--test-deps" ] && wanted+=("${TEST_PACKAGES[@]}")
@@ -34,6 +38,7 @@ if [ ${#missing[@]} -gt 0 ]; then
         echo "initenv: installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
         # Other apt users may hold the lock: wait for it rather than fail.
+        echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
         apt-get -o DPkg::Lock::Timeout=600 update -qq
         apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else

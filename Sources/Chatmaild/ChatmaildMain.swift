@@ -10,13 +10,18 @@ public enum ChatmaildMain {
         usage: chatmaild <service> [arguments]
 
         The chatmail relay's server services, one binary for all of them.
-        No services are built into this version yet.
+        Services:
+          filtermail <chatmail.ini> <outgoing|incoming>
         """
 
     public static func run(arguments: [String]) -> Int32 {
         guard let first = arguments.first, first != "-h", first != "--help" else {
             print(usage)
             return arguments.isEmpty ? 2 : 0
+        }
+        switch first {
+        case "filtermail": return FiltermailCommand.run(arguments: Array(arguments.dropFirst()))
+        default: break
         }
         fputs("chatmaild: unknown service \"\(first)\"\n\n\(usage)\n", stderr)
         return 2

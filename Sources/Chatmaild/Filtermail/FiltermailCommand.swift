@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ChatmailConfig
+import NIOCore
+import NIOPosix
+
+/// `chatmaild filtermail <chatmail.ini> <outgoing|incoming>`, the command
+/// line of the relay's filtermail (reference §5.9), so the systemd units
+/// keep their ExecStart shape.
+enum FiltermailCommand {
+    static let usage = """
+        usage: chatmaild filtermail <chatmail.ini> <mode>
+
+        The encryption gate between Postfix and the world. Modes:
+          outgoing   mail from our users (listens on filtermail_smtp_port)
+          incoming   mail from other servers (listens on filtermail_smtp_port_incoming)
+        """
+
+    static func run(arguments: [String]) -> Int32 {
+        guard arguments.count == 2 else {
+            fputs(usage + "\n", stderr)
+            return 1
+        }
+        let (path, modeName) = (arguments[0], arguments[1])
+        guard let mode = FilterMode(rawValue: modeName) else {
+            let hint = modeName == "transport" ? " (transport mode is not part of chatmaild yet)" : ""
+            fputs("chatmaild filtermail: unknown mode \"\(modeName)\"\(hint)\n\n\(usage)\n", stderr)
+            return 1
+        }
+        let config: ChatmailConfig
+        do {
+            config = try ChatmailConfig.load(path: path)
+        } catch {
+            fputs("chatmaild filtermail: \(error)\n", stderr)
+            return 1
+        }
+        let settings = FiltermailSettings(config: config, mode: mode)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        do {
+            let server = try FiltermailServer.start(settings: settings, group: group).wait()
+            // The relay's tests wait for this first line ("loop").
+            ServiceLog.info("entering serving loop")
+            ServiceLog.info("filtermail \(mode.rawValue): listening on \(settings.listenHost):\(server.port), re-injecting to \(settings.reinjectHost):\(settings.reinjectPort)")
+            try server.closeFuture.wait()
+        } catch {
+            fputs("chatmaild filtermail: cannot listen on \(settings.listenHost):\(settings.listenPort): \(error)\n", stderr)
+            return 1
+        }
+        return 0
+    }
+}

@@ -1,0 +1,253 @@
+import NIOCore
+import NIOPosix
+
+/// One SMTP session of the filter (RFC 5321 server side, reference §5.9):
+/// reads pipelined commands in order, collects DATA with dot-unstuffing
+/// under the size limit, asks the gate for a verdict and hands accepted
+/// messages to the re-injector. While a message is being re-injected, later
+/// pipelined commands wait in the input buffer.
+final class SMTPSessionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum State { case command, data, waiting, closed }
+
+    /// Longest command line accepted (RFC 5321 §4.5.3.1.4 says 512; ESMTP
+    /// parameters can make it longer).
+    static let maxCommandLine = 4096
+
+    private let settings: FiltermailSettings
+    private let gate: FilterGate
+    private let reinjector: Reinjector
+    private let checkPool: NIOThreadPool
+    private var state = State.command
+    private var input: ByteBuffer?
+    private var sender: String?
+    private var recipients: [String] = []
+    private var message = ByteBuffer()
+    private var sessionTimer: Scheduled<Void>?
+
+    init(settings: FiltermailSettings, gate: FilterGate, reinjector: Reinjector, checkPool: NIOThreadPool) {
+        self.settings = settings
+        self.gate = gate
+        self.reinjector = reinjector
+        self.checkPool = checkPool
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        reply(context, SMTPReply(220, "filtermail SMTP"))
+        context.flush()
+        let channel = context.channel
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        sessionTimer = context.eventLoop.scheduleTask(in: settings.sessionTimeout) {
+            handler.value.closeWith(SMTPReply(421, "4.4.2 filtermail session time limit reached"), channel: channel)
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state = .closed
+        sessionTimer?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        if input == nil {
+            input = bytes
+        } else {
+            input!.writeBuffer(&bytes)
+        }
+        if state == .waiting, input!.readableBytes > 64 * Self.maxCommandLine {
+            // Only a few pipelined commands may wait behind a message.
+            return closeWith(SMTPReply(421, "4.7.0 Too much pipelined input"), channel: context.channel)
+        }
+        process(context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The client is silent while it waits for a re-injection reply;
+        // that wait has its own timeout.
+        if event is IdleStateHandler.IdleStateEvent, state != .waiting {
+            closeWith(SMTPReply(421, "4.4.2 filtermail idle timeout"), channel: context.channel)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        state = .closed
+        context.close(promise: nil)
+    }
+
+    // MARK: input
+
+    private func process(_ context: ChannelHandlerContext) {
+        while input != nil {
+            switch state {
+            case .waiting, .closed:
+                return
+            case .command:
+                guard let line = takeLine() else {
+                    if (input?.readableBytes ?? 0) > Self.maxCommandLine {
+                        closeWith(SMTPReply(500, "5.5.2 Line too long"), channel: context.channel)
+                    }
+                    return
+                }
+                var end = line.count
+                if end > 0, line[end - 1] == 13 { end -= 1 }
+                handle(SMTPCommand.parse(line[0..<end]), context)
+            case .data:
+                guard var line = takeRawLine() else {
+                    if let pending = input?.readableBytes, message.readableBytes + pending > settings.maxMessageSize + 3 {
+                        closeWith(SMTPReply(552, "Message exceeds maximum size"), channel: context.channel)
+                    }
+                    return
+                }
+                let view = line.readableBytesView
+                guard view.count >= 2, view[view.endIndex - 2] == 13 else {
+                    // A bare LF line end is how SMTP smuggling starts.
+                    closeWith(SMTPReply(500, "5.5.2 Bare LF in message data"), channel: context.channel)
+                    return
+                }
+                if view.count == 3, view.first == UInt8(ascii: ".") {
+                    state = .waiting
+                    finishMessage(context)
+                    continue
+                }
+                if view.first == UInt8(ascii: ".") { line.moveReaderIndex(forwardBy: 1) }
+                guard message.readableBytes + line.readableBytes <= settings.maxMessageSize else {
+                    closeWith(SMTPReply(552, "Message exceeds maximum size"), channel: context.channel)
+                    return
+                }
+                message.writeBuffer(&line)
+            }
+        }
+    }
+
+    /// Next line including its LF, or nil when none is complete yet.
+    private func takeRawLine() -> ByteBuffer? {
+        guard let view = input?.readableBytesView, let lf = view.firstIndex(of: 10) else { return nil }
+        let line = input!.readSlice(length: lf - view.startIndex + 1)
+        if input!.readableBytes == 0 { input = nil }
+        return line
+    }
+
+    /// Next command line without its LF, as bytes.
+    private func takeLine() -> [UInt8]? {
+        guard var line = takeRawLine() else { return nil }
+        return line.readBytes(length: line.readableBytes - 1)
+    }
+
+    // MARK: commands
+
+    private func handle(_ command: SMTPCommand, _ context: ChannelHandlerContext) {
+        switch command {
+        case .hello, .noop:
+            reply(context, .ok)
+        case .reset:
+            resetTransaction()
+            reply(context, .ok)
+        case .quit:
+            closeWith(SMTPReply(221, "OK"), channel: context.channel)
+        case .mail(let address):
+            guard sender == nil else { return reply(context, SMTPReply(503, "5.5.1 Error: nested MAIL command")) }
+            if let refusal = gate.checkSender(address) {
+                return closeWith(refusal, channel: context.channel)
+            }
+            sender = address
+            reply(context, .ok)
+        case .badMailAddress:
+            reply(context, SMTPReply(500, "Invalid address in MAIL FROM"))
+        case .rcpt(let address):
+            guard sender != nil else { return reply(context, SMTPReply(503, "5.5.1 Error: need MAIL command")) }
+            guard recipients.count < settings.maxRecipients else {
+                return reply(context, SMTPReply(452, "4.5.3 Error: too many recipients"))
+            }
+            recipients.append(address)
+            reply(context, .ok)
+        case .badRecipientAddress:
+            reply(context, SMTPReply(501, "5.1.3 Bad recipient address syntax"))
+        case .data:
+            guard sender != nil, !recipients.isEmpty else {
+                return reply(context, SMTPReply(503, "5.5.1 Error: need RCPT command"))
+            }
+            if message.capacity > 1 << 20 { message = context.channel.allocator.buffer(capacity: 8192) }
+            message.clear()
+            state = .data
+            reply(context, SMTPReply(354, "End data with <CR><LF>.<CR><LF>"))
+        case .unknown:
+            reply(context, SMTPReply(500, "Command not recognized"))
+        }
+    }
+
+    private func finishMessage(_ context: ChannelHandlerContext) {
+        let envelope = Envelope(sender: sender ?? "", recipients: recipients)
+        let bytes = Array(message.readableBytesView)
+        guard bytes.count >= FilterGate.inlineCheckLimit else {
+            return apply(gate.judge(envelope, message: bytes), envelope, context)
+        }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
+        gate.judge(envelope, message: bytes, pool: checkPool, on: context.eventLoop).whenComplete { result in
+            guard handler.value.state == .waiting else { return }
+            switch result {
+            case .success(let verdict): handler.value.apply(verdict, envelope, contextBox.value)
+            case .failure: handler.value.endTransaction(contextBox.value, SMTPReply(451, "4.3.0 filtermail is shutting down"))
+            }
+            if handler.value.state == .command { handler.value.process(contextBox.value) }
+            contextBox.value.flush()
+        }
+    }
+
+    /// Acts on a verdict: a refusal is answered at once (the input loop
+    /// goes on), an accepted message goes to Postfix first.
+    private func apply(_ verdict: MailPolicy.Verdict, _ envelope: Envelope, _ context: ChannelHandlerContext) {
+        switch verdict {
+        case .reject(let refusal):
+            endTransaction(context, refusal)
+        case .accept:
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
+            reinjector.deliver(envelope, message).whenSuccess { outcome in
+                guard handler.value.state == .waiting else { return }
+                handler.value.endTransaction(contextBox.value, outcome.isPositive ? .ok : outcome)
+                handler.value.process(contextBox.value)
+                contextBox.value.flush()
+            }
+        }
+    }
+
+    private func endTransaction(_ context: ChannelHandlerContext, _ outcome: SMTPReply) {
+        reply(context, outcome)
+        resetTransaction()
+        state = .command
+    }
+
+    private func resetTransaction() {
+        sender = nil
+        recipients = []
+        message.clear()
+    }
+
+    // MARK: output
+
+    private func reply(_ context: ChannelHandlerContext, _ reply: SMTPReply) {
+        guard state != .closed else { return }
+        context.write(wrapOutboundOut(ByteBuffer(string: reply.wire)), promise: nil)
+    }
+
+    private func closeWith(_ reply: SMTPReply, channel: Channel) {
+        guard state != .closed else { return }
+        state = .closed
+        input = nil
+        channel.writeAndFlush(ByteBuffer(string: reply.wire)).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+}

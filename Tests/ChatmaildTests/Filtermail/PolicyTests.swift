@@ -1,0 +1,141 @@
+import Testing
+@testable import Chatmaild
+
+/// Checks in order with the reply texts of the reference (§5.9).
+@Suite struct PolicyTests {
+    let alice = "alice@c.test", bob = "bob@c.test"
+
+    func outgoing(_ name: String, from: String? = nil, to: [String]? = nil, header: String? = nil) -> MailPolicy.Verdict {
+        let envelope = Envelope(sender: from ?? alice, recipients: to ?? [bob])
+        let policy = MailPolicy(mode: .outgoing, enforcesE2EE: { _ in true })
+        return policy.judge(envelope, message: Fixture.bytes(name, from: header ?? alice, to: bob)).verdict
+    }
+
+    func incoming(_ name: String, to: [String], enforced: Set<String>) -> (MailPolicy.Verdict, [String]) {
+        let policy = MailPolicy(mode: .incoming, enforcesE2EE: { enforced.contains($0) })
+        let result = policy.judge(Envelope(sender: "carol@other.test", recipients: to),
+                                  message: Fixture.bytes(name, from: "carol@other.test", to: to[0]))
+        return (result.verdict, result.log)
+    }
+
+    @Test func outgoingVerdicts() {
+        #expect(outgoing("encrypted.eml") == .accept)
+        #expect(outgoing("securejoin-vc.eml") == .accept)
+        for name in ["plain.eml", "fake-encrypted.eml", "literal.eml", "mdn.eml", "securejoin-vc-fake.eml",
+                     "encrypted-armor-version.eml", "three-parts.eml"] {
+            #expect(outgoing(name) == .reject(.encryptionNeeded), "\(name)")
+        }
+        // A bounce has its own From:, so outgoing it fails the sender check first.
+        #expect(outgoing("mailer-daemon.eml")
+                == .reject(SMTPReply(500, "Invalid FROM MAILER-DAEMON@example.org for alice@c.test")))
+    }
+
+    @Test func outgoingLogLines() {
+        let policy = MailPolicy(mode: .outgoing, enforcesE2EE: { _ in false })
+        let env = Envelope(sender: alice, recipients: [bob])
+        #expect(policy.judge(env, message: Fixture.bytes("encrypted.eml")).log == ["Outgoing: Filtering encrypted mail."])
+        #expect(policy.judge(env, message: Fixture.bytes("plain.eml")).log
+                == ["Outgoing: Filtering unencrypted mail.", "Rejected unencrypted mail from: alice@c.test"])
+    }
+
+    @Test func fromHeaderMustMatchEnvelope() {
+        #expect(outgoing("encrypted.eml", header: "mallory@c.test")
+                == .reject(SMTPReply(500, "Invalid FROM mallory@c.test for alice@c.test")))
+        #expect(outgoing("encrypted.eml", header: "ALICE@C.test") == .accept)
+        #expect(outgoing("encrypted.eml", header: "no address")
+                == .reject(SMTPReply(500, "Invalid FROM header: <no address>")))
+    }
+
+    @Test func fromHeaderAddresses() {
+        #expect(Address.fromHeader("Alice <alice@c.test>") == "alice@c.test")
+        #expect(Address.fromHeader("\"Doe, J\" <j@c.test>") == "j@c.test")
+        #expect(Address.fromHeader("MAILER-DAEMON@x.test (Mail (Delivery) System)") == "MAILER-DAEMON@x.test")
+        #expect(Address.fromHeader("a@b.test, c@d.test") == nil)
+        #expect(Address.fromHeader("mailer-daemon@x.test\rforged log line") == nil)
+        #expect(Address.fromHeader("<broken@x.test") == nil)
+    }
+
+    @Test func autocryptSetupMessageOnlyToSelf() {
+        #expect(outgoing("asm.eml", to: [alice]) == .accept)
+        #expect(outgoing("asm.eml", to: [bob]) == .reject(.encryptionNeeded))
+        #expect(outgoing("asm.eml", to: [alice, bob]) == .reject(.encryptionNeeded))
+    }
+
+    @Test func unparsableMessage() {
+        let policy = MailPolicy(mode: .outgoing, enforcesE2EE: { _ in true })
+        let verdict = policy.judge(Envelope(sender: alice, recipients: [bob]),
+                                   message: Array("From: alice@c.test\r\nbroken\r\n\r\nx".utf8)).verdict
+        #expect(verdict == .reject(SMTPReply(500, "Failed to parse message: malformed header field on line 2")))
+    }
+
+    @Test func incomingVerdicts() {
+        #expect(incoming("encrypted.eml", to: [bob], enforced: [bob]).0 == .accept)
+        #expect(incoming("encrypted-armor-version.eml", to: [bob], enforced: [bob]).0 == .accept)
+        #expect(incoming("securejoin-vc.eml", to: [bob], enforced: [bob]).0 == .accept)
+        #expect(incoming("plain.eml", to: [bob], enforced: [bob]).0 == .reject(.encryptionNeeded))
+        #expect(incoming("plain.eml", to: [bob], enforced: []).0 == .accept)
+        #expect(incoming("plain.eml", to: ["x@c.test", bob], enforced: [bob]).0 == .reject(.encryptionNeeded))
+        #expect(incoming("mdn.eml", to: [bob], enforced: [bob]).0 == .reject(.encryptionNeeded))
+        let bounce = incoming("mailer-daemon.eml", to: [bob], enforced: [bob])
+        #expect(bounce.0 == .accept)
+        #expect(bounce.1.last == "Incoming: Filtering mailer-daemon message from MAILER-DAEMON@example.org")
+    }
+
+    @Test func recipientsThatCannotNameAMailboxRefuseCleartext() {
+        let none: (String) -> Bool = { _ in false }
+        #expect(MailPolicy.refusesCleartext("", none))
+        #expect(MailPolicy.refusesCleartext("bob", none))
+        #expect(MailPolicy.refusesCleartext("../x@c.test", none))
+        #expect(!MailPolicy.refusesCleartext("bob@c.test", none))
+        #expect(MailPolicy.refusesCleartext("bob+tag@c.test") { $0 == "bob@c.test" })
+    }
+}
+
+@Suite struct RateLimiterTests {
+    @Test func burstThenOnePerInterval() {
+        var limiter = RateLimiter(perMinute: 60, burst: 10)
+        for i in 0..<10 { #expect(limiter.check("a@x", now: 100) == nil, "message \(i)") }
+        let wait = limiter.check("a@x", now: 100)
+        #expect(wait != nil && abs(wait! - 1.0) < 1e-9)
+        #expect(limiter.check("b@x", now: 100) == nil, "other senders are not affected")
+        #expect(limiter.check("a@x", now: 100.5) != nil)
+        #expect(limiter.check("a@x", now: 101.0) == nil)
+        #expect(limiter.check("a@x", now: 101.0) != nil)
+        #expect(limiter.check("a@x", now: 102.0) == nil)
+        // After a quiet period the full burst is back.
+        for _ in 0..<10 { #expect(limiter.check("a@x", now: 200) == nil) }
+        #expect(limiter.check("a@x", now: 200) != nil)
+    }
+
+    @Test func memoryIsBoundedByActiveSenders() {
+        var limiter = RateLimiter(perMinute: 60, burst: 2)
+        for i in 0..<5000 { _ = limiter.check("s\(i)@x", now: 0) }
+        for i in 0..<2048 { _ = limiter.check("t\(i)@x", now: 1000) }
+        #expect(limiter.trackedSenders < 2100)
+    }
+}
+
+@Suite struct SMTPCommandTests {
+    func parse(_ s: String) -> SMTPCommand { SMTPCommand.parse(Array(s.utf8)[...]) }
+
+    @Test func commands() {
+        #expect(parse("EHLO relay.example") == .hello)
+        #expect(parse("helo x") == .hello)
+        #expect(parse("MAIL FROM:<Alice@C.test> SIZE=123 BODY=8BITMIME") == .mail("alice@c.test"))
+        #expect(parse("mail from: <alice@c.test>") == .mail("alice@c.test"))
+        #expect(parse("MAIL FROM:alice@c.test") == .mail("alice@c.test"))
+        #expect(parse("MAIL FROM:<>") == .mail(""))
+        #expect(parse("MAIL FROM:<alice@c.test") == .badMailAddress)
+        #expect(parse("MAIL TO:<alice@c.test>") == .badMailAddress)
+        #expect(parse("RCPT TO:<Bob@c.test> NOTIFY=NEVER ORCPT=rfc822;bob@c.test") == .rcpt("bob@c.test"))
+        #expect(parse("RCPT TO:<>") == .badRecipientAddress)
+        #expect(parse("DATA") == .data)
+        #expect(parse("data") == .data)
+        #expect(parse("DATA x") == .unknown)
+        #expect(parse("RSET") == .reset)
+        #expect(parse("NOOP") == .noop)
+        #expect(parse("QUIT") == .quit)
+        #expect(parse("STARTTLS") == .unknown)
+        #expect(parse("") == .unknown)
+    }
+}
