@@ -11,6 +11,9 @@ enum Console {
         return isatty(STDERR_FILENO) == 1
     }()
 
+    /// Standard output is an interactive terminal (live progress line).
+    static let isTerminal: Bool = isatty(STDOUT_FILENO) == 1
+
     static func out(_ text: String) {
         print(text)
     }

@@ -97,10 +97,14 @@ public final class Engine {
     }
 
     /// The whole cycle. With `dryRun` it stops after the plan.
-    public func run(dryRun: Bool, stages: Set<Stage> = Set(Stage.allCases), withContent: Bool = false) throws -> RunSummary {
+    /// `review` sees the plan and the probed facts before anything changes;
+    /// throwing from it stops the run (e.g. a binary for the wrong architecture).
+    public func run(dryRun: Bool, stages: Set<Stage> = Set(Stage.allCases), withContent: Bool = false,
+                    review: (Plan, ProbeResult) throws -> Void = { _, _ in }) throws -> RunSummary {
         let start = Date()
-        let (plan, _) = try self.plan(withContent: withContent)
+        let (plan, probed) = try self.plan(withContent: withContent)
         onEvent(.planned(plan))
+        try review(plan, probed)
         if dryRun || plan.isEmpty {
             return RunSummary(plan: plan, applied: false, roundTrips: roundTrips, seconds: Date().timeIntervalSince(start))
         }

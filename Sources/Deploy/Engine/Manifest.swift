@@ -44,10 +44,11 @@ public struct Manifest: ResourceConvertible, Sendable {
 }
 
 /// One part of the relay (Postfix, Dovecot, ...). Components are applied in
-/// the order given, which is also the order of their restarts.
+/// the order given, which is also the order of their restarts. A manifest is
+/// computed purely from the deploy context: no host access, no side effects.
 public protocol Component: Sendable {
     var name: String { get }
-    func manifest(_ config: ChatmailConfig) -> Manifest
+    func manifest(_ context: DeployContext) throws -> Manifest
 }
 
 /// A resource together with the component that declared it.
@@ -86,7 +87,7 @@ public struct DesiredState: Sendable {
         self.items = items
     }
 
-    public init(components: [any Component], config: ChatmailConfig) throws(ManifestError) {
-        try self.init(components.map { ($0.name, $0.manifest(config)) })
+    public init(components: [any Component], context: DeployContext) throws {
+        try self.init(components.map { ($0.name, try $0.manifest(context)) })
     }
 }

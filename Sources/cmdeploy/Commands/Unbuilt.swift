@@ -9,23 +9,6 @@ func notBuiltYet(_ name: String) -> ExitCode {
     return ExitCode(2)
 }
 
-struct RunCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Deploy the relay described by chatmail.ini to its host.")
-
-    @Flag(help: "Print what would change, change nothing.") var dryRun = false
-    @Flag(help: "Deploy everything but keep Postfix and Dovecot stopped (for migrations).") var disableMail = false
-    @Flag(help: "Only build and upload the web pages.") var websiteOnly = false
-    @Flag(help: "Skip the DNS check before deploying.") var skipDnsCheck = false
-    @OptionGroup var host: SSHHostOption
-    @OptionGroup var global: GlobalOptions
-
-    func run() throws {
-        _ = try global.loadConfig()
-        throw notBuiltYet("run")
-    }
-}
-
 struct DNSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dns", abstract: "Check the relay's DNS records, or write them as a zone file.")

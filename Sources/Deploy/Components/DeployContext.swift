@@ -1,0 +1,36 @@
+import ChatmailConfig
+
+/// Everything a component may base its resources on. All of it is known
+/// before the host is contacted, so a manifest is a pure function of it.
+public struct DeployContext: Sendable {
+    public var config: ChatmailConfig
+    /// `--disable-mail`: deploy everything, but keep Postfix and Dovecot
+    /// stopped and disabled (the old host during a migration).
+    public var disableMail: Bool
+    /// The chatmaild binary to install (a static Linux build).
+    public var chatmaild: LocalFile?
+    /// The built web pages to publish, as relative path → content; nil when
+    /// pages are disabled (`www_folder` is not a folder).
+    public var website: [String: [UInt8]]?
+    /// Recorded in /etc/chatmail-version: what was deployed.
+    public var version: String
+
+    public init(config: ChatmailConfig, disableMail: Bool = false, chatmaild: LocalFile? = nil,
+                website: [String: [UInt8]]? = nil, version: String = "unknown") {
+        self.config = config
+        self.disableMail = disableMail
+        self.chatmaild = chatmaild
+        self.website = website
+        self.version = version
+    }
+}
+
+/// A file on the deploying machine, read once.
+public struct LocalFile: Sendable {
+    public var path: String
+    public var content: [UInt8]
+    public init(path: String, content: [UInt8]) {
+        self.path = path
+        self.content = content
+    }
+}

@@ -1,0 +1,134 @@
+import ChatmailConfig
+import Foundation
+
+/// What `cmdeploy run` was asked to do.
+public struct DeployOptions: Sendable {
+    public var dryRun = false
+    public var disableMail = false
+    public var websiteOnly = false
+    public var showDiff = false
+    public var stages: Set<Stage> = Set(Stage.allCases)
+    /// The chatmaild binary to install; nil: look next to cmdeploy.
+    public var chatmaildBinary: String?
+    public init() {}
+}
+
+public struct DeployFailure: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Everything `cmdeploy run` does before and around the engine: checks that
+/// need no host, the inputs read on this machine, and the component list.
+public enum Deployment {
+    /// Parses `--stages`/`CMDEPLOY_STAGES` (`install,configure,activate`).
+    public static func parseStages(_ text: String) throws -> Set<Stage> {
+        var stages: Set<Stage> = []
+        for word in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !word.isEmpty {
+            guard let stage = Stage.allCases.first(where: { "\($0)" == word }) else {
+                throw DeployFailure("unknown stage \"\(word)\"; expected a comma-separated list of install, configure, activate")
+            }
+            stages.insert(stage)
+        }
+        if stages.isEmpty { throw DeployFailure("no stage given; expected install, configure and/or activate") }
+        return stages
+    }
+
+    /// The checks the Python deploy makes before touching the host.
+    public static func preflight(_ config: ChatmailConfig) throws {
+        if let problem = config.privacyContactsProblem() { throw DeployFailure(problem.description) }
+    }
+
+    /// The chatmaild binary: the option, `$CMDEPLOY_CHATMAILD_BINARY`, or the
+    /// `chatmaild` next to the running cmdeploy (a release build puts both in
+    /// one folder).
+    public static func locateChatmaild(_ explicit: String?) throws -> LocalFile {
+        let env = ProcessInfo.processInfo.environment["CMDEPLOY_CHATMAILD_BINARY"].flatMap { $0.isEmpty ? nil : $0 }
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("chatmaild").path
+        let path = explicit ?? env ?? beside
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let how = explicit != nil ? "--chatmaild-binary" : (env != nil ? "$CMDEPLOY_CHATMAILD_BINARY" : "the folder of cmdeploy")
+            throw DeployFailure("""
+                chatmaild binary not found at \(path) (from \(how)).
+                Build it with `swift build -c release --static-swift-stdlib` (scripts/initenv.sh does), \
+                or point --chatmaild-binary at a Linux build for the relay's architecture.
+                """)
+        }
+        return LocalFile(path: path, content: Array(data))
+    }
+
+    /// The ELF machine of a binary, as `uname -m` names it; nil when unknown.
+    public static func elfArchitecture(_ bytes: [UInt8]) -> String? {
+        guard bytes.count > 20, bytes[0] == 0x7F, bytes[1] == 0x45, bytes[2] == 0x4C, bytes[3] == 0x46 else { return nil }
+        let machine = UInt16(bytes[18]) | UInt16(bytes[19]) << 8
+        switch machine {
+        case 0x3E: return "x86_64"
+        case 0xB7: return "aarch64"
+        case 0x28: return "armv7l"
+        case 0xF3: return "riscv64"
+        default: return "machine \(machine)"
+        }
+    }
+
+    /// Refuses a chatmaild built for another architecture than the host's.
+    public static func checkArchitecture(_ binary: LocalFile, hostArch: String, hostName: String) throws {
+        guard let arch = elfArchitecture(binary.content) else {
+            throw DeployFailure("\(binary.path) is not a Linux executable (no ELF header); build chatmaild for Linux")
+        }
+        if arch != hostArch {
+            throw DeployFailure("""
+                \(binary.path) is built for \(arch), but \(hostName) is \(hostArch).
+                Build chatmaild for \(hostArch) (or download that build) and pass it with --chatmaild-binary.
+                """)
+        }
+    }
+
+    /// The web pages to publish, built on this machine.
+    public static func buildWebsite(_ config: ChatmailConfig) throws -> [String: [UInt8]]? {
+        let location = try WebsiteLocation.resolve(config: config)
+        let dir: String
+        switch location {
+        case .disabled:
+            return nil
+        case .uploadAsIs(let d):
+            dir = d
+        case .build(let source, let output):
+            _ = try WebsiteBuilder.build(config: config, sourceDir: source, outputDir: output)
+            dir = output
+        }
+        var files: [String: [UInt8]] = [:]
+        let root = URL(fileURLWithPath: dir).standardizedFileURL.path
+        if let walker = FileManager.default.enumerator(atPath: root) {
+            for case let rel as String in walker {
+                var isDir: ObjCBool = false
+                let full = root + "/" + rel
+                if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue,
+                   let data = FileManager.default.contents(atPath: full) {
+                    files[rel] = Array(data)
+                }
+            }
+        }
+        return files
+    }
+
+    /// `git rev-parse HEAD` and `git diff` of the current directory, as the
+    /// Python tool records them; `unknown` outside a checkout.
+    public static func versionStamp() -> String {
+        func git(_ args: [String]) -> String? {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["git"] + args
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            do { try p.run() } catch { return nil }
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return p.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
+        }
+        guard let head = git(["rev-parse", "HEAD"]) else { return "unknown\n" }
+        return head + (git(["diff"]) ?? "")
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import ChatmailConfig
+import Deploy
+import Foundation
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Deploy the relay described by chatmail.ini to its host.",
+        discussion: """
+            cmdeploy reads the host's current state in one go, prints what differs, and
+            changes only that: packages in one apt call, files staged and checked by the
+            daemons themselves before they replace the live ones, restarts only for
+            services whose inputs changed. A second run with the same chatmail.ini
+            changes nothing.
+
+            --dry-run prints the plan and changes nothing; --diff adds the content
+            changes of config files (secrets are never shown); --json prints the plan
+            and then one JSON object per step, for CI pipelines.
+            """)
+
+    @Flag(help: "Print what would change, change nothing.") var dryRun = false
+    @Flag(help: "Show the content changes of config files (never of secrets).") var diff = false
+    @Flag(help: "Print the plan and progress as JSON lines (for CI pipelines).") var json = false
+    @Flag(help: "Deploy everything but keep Postfix and Dovecot stopped (for migrations).") var disableMail = false
+    @Flag(help: "Only build and upload the web pages.") var websiteOnly = false
+    @Flag(help: "Skip the DNS check before deploying.") var skipDnsCheck = false
+    @Option(help: ArgumentHelp(
+        "Stages to run: install,configure,activate (default: $CMDEPLOY_STAGES, else all). "
+            + "A migration prepares a new host with install,configure and activates it later.",
+        valueName: "list"))
+    var stages: String?
+    @Option(help: ArgumentHelp(
+        "The chatmaild binary to install (default: $CMDEPLOY_CHATMAILD_BINARY, else the chatmaild next to cmdeploy).",
+        valueName: "path"))
+    var chatmaildBinary: String?
+    @OptionGroup var host: SSHHostOption
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let config = try global.loadConfig()
+        var options = DeployOptions()
+        options.dryRun = dryRun
+        options.disableMail = disableMail
+        options.websiteOnly = websiteOnly
+        options.showDiff = diff || global.verbose
+        options.chatmaildBinary = chatmaildBinary
+        let printer = EventPrinter(mode: json ? .json : (Console.isTerminal ? .terminal : .plain))
+        do {
+            if let text = stages ?? ProcessInfo.processInfo.environment["CMDEPLOY_STAGES"].flatMap({ $0.isEmpty ? nil : $0 }) {
+                options.stages = try Deployment.parseStages(text)
+            }
+            try Deployment.preflight(config)
+            if !skipDnsCheck && !config.isIPv4Relay && !websiteOnly {
+                printer.note("DNS pre-check: not built into this version yet; continuing (see cmdeploy dns).")
+            }
+            let context = DeployContext(
+                config: config, disableMail: disableMail,
+                chatmaild: websiteOnly ? nil : try Deployment.locateChatmaild(chatmaildBinary),
+                website: try Deployment.buildWebsite(config),
+                version: Deployment.versionStamp())
+            let components = Relay.components(for: context)
+            guard !components.isEmpty else {
+                throw DeployFailure("no relay components are built into this version of cmdeploy yet")
+            }
+            let desired = try DesiredState(components: components, context: context)
+            let target = host.target(for: config)
+            let remote = try host.connect(target, verbose: global.verbose)
+            defer { remote.close() }
+            let engine = Engine(host: remote, desired: desired, onEvent: printer.handle)
+            let summary = try engine.run(dryRun: dryRun, stages: options.stages, withContent: options.showDiff) { plan, probe in
+                if let binary = context.chatmaild {
+                    try Deployment.checkArchitecture(binary, hostArch: probe.facts.arch, hostName: remote.name)
+                }
+                printer.plan(plan, desired: desired, probe: probe, diff: options.showDiff)
+            }
+            printer.finish(summary)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            printer.failed("\(error)")
+            Console.error("Deploy failed")
+            throw ExitCode(1)
+        }
+        if dryRun { return }
+        if websiteOnly {
+            Console.success("Website deployment completed.")
+        } else if config.isIPv4Relay {
+            Console.success("Deploy completed.")
+        } else {
+            Console.success("Deploy completed, call `cmdeploy dns` next.")
+        }
+        for line in config.unusedKeysSummary { Console.error(line) }
+    }
+}

@@ -1,0 +1,82 @@
+import Deploy
+import Foundation
+
+/// Shows what the engine does: a live status line on a terminal, one plain
+/// line per step in CI logs, or JSON lines with --json.
+final class EventPrinter: @unchecked Sendable {
+    enum Mode { case terminal, plain, json }
+    let mode: Mode
+    private let start = Date()
+    private var steps = 0
+    private var lineOpen = false
+
+    init(mode: Mode) { self.mode = mode }
+
+    private var elapsed: String { String(format: "%5.1fs", Date().timeIntervalSince(start)) }
+
+    func note(_ text: String) {
+        if mode == .json { emit(["event": "note", "text": text]) } else { Console.warn(text) }
+    }
+
+    func plan(_ plan: Plan, desired: DesiredState, probe: ProbeResult, diff: Bool) {
+        if mode == .json { return }  // the engine's planned event carries it
+        print(PlanPrinter.text(plan, desired: desired, probe: probe, diff: diff))
+    }
+
+    func handle(_ event: EngineEvent) {
+        switch mode {
+        case .json:
+            emit(JSONEvents.object(for: event))
+        case .plain:
+            switch event {
+            case .probed(let s, let n): print("[\(elapsed)] probed \(n) resources in \(ms(s))")
+            case .stepStarted(let name): steps += 1; print("[\(elapsed)] \(name)")
+            case .batchFinished(let name, let s): print("[\(elapsed)] \(name) done in \(ms(s))")
+            case .verified(let s): print("[\(elapsed)] verified: the host matches (\(ms(s)))")
+            case .planned: break
+            }
+        case .terminal:
+            switch event {
+            case .stepStarted(let name):
+                steps += 1
+                let text = "[\(elapsed)] step \(steps): \(name)"
+                FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + String(text.prefix(120))).utf8))
+                lineOpen = true
+            case .batchFinished(let name, let s):
+                closeLine()
+                print("[\(elapsed)] \(name) done in \(ms(s))")
+            case .verified(let s):
+                closeLine()
+                print("[\(elapsed)] verified: the host matches (\(ms(s)))")
+            case .probed, .planned: break
+            }
+        }
+    }
+
+    func finish(_ summary: RunSummary) {
+        closeLine()
+        if mode == .json {
+            emit(["event": "done", "applied": summary.applied, "round_trips": summary.roundTrips,
+                  "seconds": (summary.seconds * 1000).rounded() / 1000])
+        } else if summary.applied || summary.plan.isEmpty {
+            print("[\(elapsed)] \(summary.roundTrips) round trip\(summary.roundTrips == 1 ? "" : "s") to the host")
+        }
+    }
+
+    func failed(_ message: String) {
+        closeLine()
+        if mode == .json { emit(["event": "failed", "error": message]) }
+        Console.error(message)
+    }
+
+    private func closeLine() {
+        if lineOpen { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)); lineOpen = false }
+    }
+
+    private func emit(_ object: [String: Any]) {
+        print(JSONEvents.line(object))
+        fflush(stdout)
+    }
+
+    private func ms(_ s: Double) -> String { s < 1 ? "\(Int(s * 1000)) ms" : String(format: "%.1f s", s) }
+}
