@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 
 # Build and test dependencies. Later parts of the project add to this list.
 BUILD_PACKAGES=(pkg-config libssh2-1-dev libssl-dev)
+# chatmaild: libcrypt for SHA512-CRYPT; a real Dovecot (IMAP, LMTP, doveadm,
+# Lua push hook) for its integration suite.
+BUILD_PACKAGES+=(libcrypt-dev dovecot-imapd dovecot-lmtpd)
 
 missing=()
 for p in "${BUILD_PACKAGES[@]}"; do
@@ -20,8 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "initenv: installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
+        apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
         echo "initenv: these system packages are missing: ${missing[*]}" >&2
         if command -v apt-get >/dev/null; then
