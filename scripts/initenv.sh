@@ -44,5 +44,6 @@ fi
 [ "${1:-}" = "--deps" ] && exit 0
 
 echo "initenv: building release binaries (swift build -c release)"
+scripts/stamp-revision
 swift build -c release --static-swift-stdlib
 echo "initenv: done; run scripts/cmdeploy --help"
