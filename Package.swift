@@ -41,6 +41,7 @@ let package = Package(
                 "ChatmailConfig", "CCrypt", "CBuildInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
         .executableTarget(name: "chatmaild", dependencies: ["Chatmaild"]),

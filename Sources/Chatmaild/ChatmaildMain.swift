@@ -32,7 +32,7 @@ public enum ChatmaildMain {
         Service(name: "fsreport", aliases: ["chatmail-fsreport"], summary: "[ini] [--textfile PATH] ...  storage and login report") {
             try FSReport.main($0)
         },
-        Service(name: "newemail", aliases: [], summary: "[ini]  the /new CGI program for fcgiwrap") {
+        Service(name: "newemail", aliases: ["newemail.py"], summary: "[ini]  the /new CGI program for fcgiwrap") {
             NewEmail.main($0)
         },
     ]
@@ -42,6 +42,16 @@ public enum ChatmaildMain {
         text += "The chatmail relay's server services, one binary for all of them:\n"
         for s in services { text += "  \(s.name) \(s.summary)\n" }
         return text
+    }
+
+    /// Runs the service named by the program name if it is one (a symlink
+    /// such as `chatmail-quota-expire`), otherwise the first argument.
+    public static func run(invokedAs program: String, arguments: [String]) -> Int32 {
+        let name = program.split(separator: "/").last.map(String.init) ?? program
+        if let s = services.first(where: { $0.name == name || $0.aliases.contains(name) }) {
+            return run(arguments: [s.name] + arguments)
+        }
+        return run(arguments: arguments)
     }
 
     public static func run(arguments: [String]) -> Int32 {

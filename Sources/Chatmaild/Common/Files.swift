@@ -9,14 +9,21 @@ enum Files {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 16384)
+        // Sized from fstat: password and metadata files are small, and
+        // doveauth reads one per lookup.
+        var st = Glibc.stat()
+        let expected = fstat(fd, &st) == 0 ? Int(st.st_size) : 0
+        var out = [UInt8](repeating: 0, count: max(expected + 1, 256))
+        var used = 0
         while true {
-            let n = Glibc.read(fd, &buf, buf.count)
+            if used == out.count { out.append(contentsOf: [UInt8](repeating: 0, count: out.count)) }
+            let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + used, $0.count - used) }
             if n < 0 { if errno == EINTR { continue }; return nil }
-            if n == 0 { return out }
-            out.append(contentsOf: buf[0..<n])
+            if n == 0 { break }
+            used += n
         }
+        out.removeSubrange(used...)
+        return out
     }
 
     static func readString(_ path: String) -> String? {

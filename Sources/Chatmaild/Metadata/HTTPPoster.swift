@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -24,14 +25,24 @@ final class HTTPPoster: @unchecked Sendable {
     let target: Target
     let group: EventLoopGroup
     let timeout: TimeAmount
-    private let sslContext: NIOSSLContext?
+    /// Made on first use: loading the system's CA roots costs memory that
+    /// an idle relay without pending notifications need not hold.
+    private let sslContext = NIOLockedValueBox<NIOSSLContext?>(nil)
 
     init(url: String, group: EventLoopGroup, timeout: TimeAmount = .seconds(60)) throws {
         guard let t = Self.parse(url) else { throw Failure.badURL(url) }
         target = t
         self.group = group
         self.timeout = timeout
-        sslContext = t.tls ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+    }
+
+    private func tlsContext() throws -> NIOSSLContext {
+        try sslContext.withLockedValue { ctx in
+            if let ctx { return ctx }
+            let made = try NIOSSLContext(configuration: .makeClientConfiguration())
+            ctx = made
+            return made
+        }
     }
 
     static func parse(_ url: String) -> Target? {
@@ -64,7 +75,13 @@ final class HTTPPoster: @unchecked Sendable {
         let loop = group.next()
         let promise = loop.makePromise(of: Int.self)
         let target = self.target
-        let ssl = sslContext
+        let ssl: NIOSSLContext?
+        do {
+            ssl = target.tls ? try tlsContext() : nil
+        } catch {
+            promise.fail(error)
+            return promise.futureResult
+        }
         var hostHeader = target.host.contains(":") ? "[\(target.host)]" : target.host
         if target.port != (target.tls ? 443 : 80) { hostHeader += ":\(target.port)" }
         let request = "POST \(target.path) HTTP/1.1\r\nHost: \(hostHeader)\r\nUser-Agent: chatmaild\r\n"
