@@ -21,6 +21,9 @@ enum Files {
             if n < 0 { if errno == EINTR { continue }; return nil }
             if n == 0 { break }
             used += n
+            // Our files are replaced by rename, never grown in place: once
+            // fstat's size is read, skip the extra read() that reports EOF.
+            if expected > 0 && used >= expected { break }
         }
         out.removeSubrange(used...)
         return out

@@ -63,23 +63,36 @@ public enum JSON: Equatable, Sendable {
     }
 
     static func quote(_ s: String, into out: inout String) {
-        out += "\""
+        // Fast path: printable ASCII without quote or backslash (every
+        // address, path and hash doveauth sends) is copied as is.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
+        var bytes: [UInt8] = [0x22]
+        func ascii(_ text: StaticString) {
+            text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        }
         for unit in s.utf16 {
             switch unit {
-            case 0x22: out += "\\\""
-            case 0x5C: out += "\\\\"
-            case 0x0A: out += "\\n"
-            case 0x0D: out += "\\r"
-            case 0x09: out += "\\t"
-            case 0x08: out += "\\b"
-            case 0x0C: out += "\\f"
-            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(UInt8(unit)))
+            case 0x22: ascii("\\\"")
+            case 0x5C: ascii("\\\\")
+            case 0x0A: ascii("\\n")
+            case 0x0D: ascii("\\r")
+            case 0x09: ascii("\\t")
+            case 0x08: ascii("\\b")
+            case 0x0C: ascii("\\f")
+            case 0x20..<0x7F: bytes.append(UInt8(unit))
             default:
-                let hex = String(unit, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                let hex = Array(String(unit, radix: 16).utf8)
+                ascii("\\u")
+                bytes.append(contentsOf: Array(repeating: UInt8(ascii: "0"), count: 4 - hex.count) + hex)
             }
         }
-        out += "\""
+        bytes.append(0x22)
+        out += String(decoding: bytes, as: UTF8.self)
     }
 
     // MARK: parsing

@@ -23,6 +23,9 @@ public final class DictServer {
     public func start(service: DictService) throws {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1000)
+            // Request/reply traffic: one read per wake-up saves the read()
+            // that would only return EAGAIN.
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(DictConnectionHandler(service: service))
