@@ -101,6 +101,22 @@ import Testing
         #expect(auth.lookup(key: "shared/userdb/\(Self.user)", user: Self.user) == .notFound)
     }
 
+    @Test func cachedHashesFollowFileChanges() {
+        let dir = TempDir()
+        let auth = testAuth(testConfig(dir), dir: dir)
+        guard case .found = passdb(auth, "password123", Self.user) else { Issue.record("create"); return }
+        let key = "shared/userdb/\(Self.user)"
+        guard case .found = auth.lookup(key: key, user: Self.user) else { Issue.record("cached"); return }
+        // Editing the file by hand blocks the user at once, cache or not.
+        dir.write("mail/\(Self.user)/password", "")
+        #expect(auth.lookup(key: key, user: Self.user) == .notFound)
+        dir.write("mail/\(Self.user)/password", "{SHA512-CRYPT}$6$edited")
+        guard case .found(let record) = auth.lookup(key: key, user: Self.user) else { Issue.record("edited"); return }
+        #expect(JSON.parse(record)?["password"] == .string("{SHA512-CRYPT}$6$edited"))
+        try? FileManager.default.removeItem(atPath: dir.path + "/mail/\(Self.user)/password")
+        #expect(auth.lookup(key: key, user: Self.user) == .notFound)
+    }
+
     @Test func iteratesAddresses() {
         let dir = TempDir()
         let auth = testAuth(testConfig(dir), dir: dir)

@@ -9,7 +9,7 @@ public final class DoveAuth: DictService, @unchecked Sendable {
 
     public init(config: ChatmailConfig) {
         self.config = config
-        self.mailboxes = Mailboxes(dir: config.mailboxesDir, domain: config.mailDomain)
+        self.mailboxes = Mailboxes(dir: config.mailboxesDir, domain: config.mailDomain, cache: HashCache())
         self.rules = CreateRules(config: config)
     }
 
