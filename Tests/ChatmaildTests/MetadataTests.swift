@@ -76,7 +76,7 @@ import Testing
     }
 
     func waitUntil(_ condition: () -> Bool) async {
-        for _ in 0..<500 where !condition() { try? await Task.sleep(nanoseconds: 10_000_000) }
+        for _ in 0..<3000 where !condition() { try? await Task.sleep(nanoseconds: 10_000_000) }
     }
 
     @Test func retriesThenSucceedsAnd410DropsTheToken() async throws {
@@ -145,41 +145,46 @@ import Testing
         let poster = try HTTPPoster(url: "http://127.0.0.1:\(server.port)/notify", group: group)
         let code = try await poster.post("the-token").get()
         #expect(code == 410)
-        let request = server.received()
+        let request = await server.received()
         #expect(request.hasPrefix("POST /notify HTTP/1.1\r\n"))
         #expect(request.hasSuffix("\r\n\r\nthe-token"))
     }
 
     @Test func refusedConnectionIsAnError() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
-        let port = try OneShotHTTPServer(status: "200 OK").closeAndReturnPort()
+        // A port that was bound but never listened on refuses connections.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let port = OneShotHTTPServer.bindLoopback(fd)
+        defer { Glibc.close(fd) }
         let poster = try HTTPPoster(url: "http://127.0.0.1:\(port)/", group: group)
         await #expect(throws: (any Error).self) { try await poster.post("x").get() }
     }
 }
 
-/// A blocking loopback TCP server answering one request with a fixed status.
+/// A loopback TCP server answering one request with a fixed status. Its
+/// thread owns the socket until it ends; `close` waits for that, so a
+/// closed descriptor number (reused by another test) is never touched.
 final class OneShotHTTPServer: @unchecked Sendable {
     let fd: Int32
     let port: Int
     private var request = ""
-    private let done = DispatchSemaphore(value: 0)
+    private let done = DispatchGroup()
 
     init(status: String) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        port = Self.bindLoopback(fd)
         listen(fd, 4)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        port = Int(UInt16(bigEndian: addr.sin_port))
+        done.enter()
         Thread.detachNewThread { [self] in
+            defer { done.leave() }
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 10_000) == 1 else { return }
             let conn = accept(fd, nil, nil)
-            guard conn >= 0 else { done.signal(); return }
+            guard conn >= 0 else { return }
+            defer { Glibc.close(conn) }
+            var tv = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
             var data = [UInt8]()
             var buf = [UInt8](repeating: 0, count: 4096)
             while true {
@@ -195,12 +200,30 @@ final class OneShotHTTPServer: @unchecked Sendable {
             request = String(decoding: data, as: UTF8.self)
             let reply = "HTTP/1.1 \(status)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             _ = reply.withCString { write(conn, $0, strlen($0)) }
-            Glibc.close(conn)
-            done.signal()
         }
     }
 
-    func received() -> String { done.wait(); return request }
-    func close() { shutdown(fd, Int32(SHUT_RDWR)); Glibc.close(fd) }
-    func closeAndReturnPort() -> Int { close(); return port }
+    /// Binds to 127.0.0.1 on a free port and returns the port.
+    static func bindLoopback(_ fd: Int32) -> Int {
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// The request, once answered (waits off the Swift concurrency pool).
+    func received() async -> String {
+        await withCheckedContinuation { c in
+            Thread.detachNewThread { self.done.wait(); c.resume(returning: self.request) }
+        }
+    }
+
+    func close() {
+        shutdown(fd, Int32(SHUT_RDWR))
+        done.wait()
+        Glibc.close(fd)
+    }
 }

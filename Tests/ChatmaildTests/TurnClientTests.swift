@@ -4,10 +4,12 @@ import NIOPosix
 import Testing
 @testable import Chatmaild
 
-/// A UNIX listener that answers each connection with `reply`, or never
-/// answers when `reply` is nil.
+/// A UNIX listener that answers one connection with `reply`, or never
+/// answers when `reply` is nil. `close` waits for its thread, so the
+/// descriptor is never used after another test got its number.
 final class UnixListener: @unchecked Sendable {
     let fd: Int32
+    private let done = DispatchGroup()
     init(path: String, reply: String?) {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
@@ -21,14 +23,18 @@ final class UnixListener: @unchecked Sendable {
         }
         listen(fd, 4)
         guard let reply else { return }
-        Thread.detachNewThread {
+        done.enter()
+        Thread.detachNewThread { [done] in
+            defer { done.leave() }
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 10_000) == 1 else { return }
             let conn = accept(fd, nil, nil)
             guard conn >= 0 else { return }
             _ = reply.withCString { write(conn, $0, strlen($0)) }
             Glibc.close(conn)
         }
     }
-    func close() { shutdown(fd, Int32(SHUT_RDWR)); Glibc.close(fd) }
+    func close() { shutdown(fd, Int32(SHUT_RDWR)); done.wait(); Glibc.close(fd) }
 }
 
 @Suite struct TurnClientTests {
