@@ -79,6 +79,28 @@ final class DictClient {
         }
     }
 
+    @Test func pipelinedRequestsAreAnsweredInOrder() throws {
+        try withServer { socket, dir in
+            let client = try #require(DictClient(path: socket))
+            // Creations (slow: crypt) run on the pool and finish in any
+            // order; the replies must still come back as requested.
+            var lines = ""
+            let users = (0..<30).map { "pipe\(String(format: "%05d", $0))@example.org" }
+            for (i, u) in users.enumerated() {
+                lines += "Lshared/passdb/password123\"\(u)\t\(u)\n"
+                if i % 3 == 0 { lines += "Lshared/userdb/nobody123@example.org\n" }
+                if i % 5 == 0 { lines += "B\(i)\tu\nC\(i)\n" }
+            }
+            client.send(lines)
+            for (i, u) in users.enumerated() {
+                #expect(client.line()?.hasPrefix("O{\"addr\": \"\(u)\"") == true, "reply \(i)")
+                if i % 3 == 0 { #expect(client.line() == "N") }
+                if i % 5 == 0 { #expect(client.line() == "O") }
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/mail").count == 30)
+        }
+    }
+
     @Test func junkAndHugeLinesDoNotDisturbOtherClients() throws {
         try withServer { socket, dir in
             let good = try #require(DictClient(path: socket))

@@ -31,6 +31,9 @@ public final class DoveAuth: DictService, @unchecked Sendable {
         }
     }
 
+    /// Lookups share no state but files, locks and the locked hash cache.
+    public var concurrentLookups: Bool { true }
+
     public func iterate(path: String, user: String?) -> [(String, String)]? {
         guard path == "shared/userdb/" else { return nil }
         return mailboxes.addresses().map { ("shared/userdb/" + $0, "") }

@@ -110,6 +110,9 @@ public protocol DictService: Sendable {
     /// Services that must wait (TURN credentials) answer asynchronously;
     /// nil means use `lookup`.
     func asyncLookup(key: String, user: String?) -> AsyncLookup?
+    /// True if lookups may run concurrently on a thread pool, answered in
+    /// request order; their order against sets is then not kept.
+    var concurrentLookups: Bool { get }
 }
 
 /// A lookup answered later: the function is called with a completion.
@@ -124,6 +127,7 @@ extension DictService {
     public func iterate(path: String, user: String?) -> [(String, String)]? { [] }
     public func set(user: String?, key: String, value: String) -> Bool { false }
     public func asyncLookup(key: String, user: String?) -> AsyncLookup? { nil }
+    public var concurrentLookups: Bool { false }
 }
 
 /// Per-connection protocol state: transactions keyed by id (Dovecot reuses
@@ -141,14 +145,20 @@ public struct DictSession {
         case reply(String)
         case none
         case later(AsyncLookup)
+        /// Work that produces the reply line, to run off the event loop.
+        case offload(@Sendable () -> String)
     }
 
-    public mutating func handle(_ request: DictRequest) -> Outcome {
+    public mutating func handle(_ request: DictRequest, offload: Bool = false) -> Outcome {
         switch request {
         case .hello:
             return .none
         case let .lookup(key, user):
             if let pending = service.asyncLookup(key: key, user: user) { return .later(pending) }
+            if offload {
+                let service = self.service
+                return .offload { service.lookup(key: key, user: user).line }
+            }
             return .reply(service.lookup(key: key, user: user).line)
         case let .iterate(_, _, path, user):
             guard let rows = service.iterate(path: path, user: user) else { return .none }

@@ -9,6 +9,10 @@ import NIOPosix
 public final class DictServer {
     public let socketPath: String
     let group: MultiThreadedEventLoopGroup
+    /// Runs the lookups of services that allow it (doveauth: a crypt() per
+    /// new account) off the event loops, so one Dovecot connection with
+    /// pipelined requests still uses every core.
+    let pool: NIOThreadPool
     var channel: Channel?
 
     /// Dovecot lines are at most 64 KiB; anything longer is not Dovecot.
@@ -17,10 +21,13 @@ public final class DictServer {
     public init(socketPath: String, threads: Int = System.coreCount) {
         self.socketPath = socketPath
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        self.pool = NIOThreadPool(numberOfThreads: max(1, threads))
     }
 
     /// Binds the socket (replacing a stale one) and starts serving.
     public func start(service: DictService) throws {
+        let pool = self.pool
+        if service.concurrentLookups { pool.start() }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1000)
             // Request/reply traffic: one read per wake-up saves the read()
@@ -28,7 +35,8 @@ public final class DictServer {
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(DictConnectionHandler(service: service))
+                    try channel.pipeline.syncOperations.addHandler(
+                        DictConnectionHandler(service: service, pool: service.concurrentLookups ? pool : nil))
                 }
             }
         channel = try bootstrap.bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true).wait()
@@ -42,23 +50,33 @@ public final class DictServer {
     public func stop() {
         try? channel?.close().wait()
         try? group.syncShutdownGracefully()
+        try? pool.syncShutdownGracefully()
     }
 }
 
-/// Splits the byte stream into lines and feeds them to a DictSession,
-/// keeping replies in request order even when a lookup answers later.
+/// Splits the byte stream into lines and feeds them to a DictSession.
+/// Replies leave in request order even when lookups finish out of order
+/// (offloaded to the pool, or answered later like TURN): each one gets a
+/// slot, and slots are written from the front as they fill.
 final class DictConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private var session: DictSession
+    private let pool: NIOThreadPool?
     private var input: ByteBuffer?
     private var queued: [String] = []
-    private var waiting = false
+    /// Replies not yet written, in request order; nil while still pending.
+    private var slots: [String?] = []
+    /// Request index of `slots[0]`.
+    private var firstSlot = 0
     private var output = ""
+    /// Pipelined requests in flight per connection; more wait in `queued`.
+    static let maxInFlight = 256
 
-    init(service: DictService) {
+    init(service: DictService, pool: NIOThreadPool?) {
         session = DictSession(service: service)
+        self.pool = pool
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -97,28 +115,50 @@ final class DictConnectionHandler: ChannelInboundHandler {
     }
 
     private func process(context: ChannelHandlerContext) {
-        while !waiting, !queued.isEmpty {
+        while slots.count < Self.maxInFlight, !queued.isEmpty {
             let line = queued.removeFirst()
             if line.isEmpty { continue }
-            switch session.handle(DictRequest.parse(Substring(line))) {
+            switch session.handle(DictRequest.parse(Substring(line)), offload: pool != nil) {
             case .none: break
-            case .reply(let text): output += text
+            case .reply(let text):
+                if slots.isEmpty { output += text } else { slots.append(text) }
             case .later(let pending):
-                waiting = true
+                let slot = reserveSlot()
                 let loop = context.eventLoop
                 let ctx = NIOLoopBound(context, eventLoop: loop)
                 let me = NIOLoopBound(self, eventLoop: loop)
                 pending.start { result in
-                    loop.execute {
-                        let handler = me.value
-                        handler.output += result.line
-                        handler.waiting = false
-                        handler.process(context: ctx.value)
-                        handler.flush(context: ctx.value)
-                    }
+                    loop.execute { me.value.fill(slot, result.line, context: ctx.value) }
+                }
+            case .offload(let work):
+                let slot = reserveSlot()
+                let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+                let me = NIOLoopBound(self, eventLoop: context.eventLoop)
+                pool!.runIfActive(eventLoop: context.eventLoop, work).whenComplete { result in
+                    me.value.fill(slot, (try? result.get()) ?? "F\n", context: ctx.value)
                 }
             }
         }
+    }
+
+    private func reserveSlot() -> Int {
+        slots.append(nil)
+        return firstSlot + slots.count - 1
+    }
+
+    /// Stores a finished reply and writes every reply that is now complete
+    /// at the front, then takes more queued requests.
+    private func fill(_ slot: Int, _ text: String, context: ChannelHandlerContext) {
+        slots[slot - firstSlot] = text
+        var done = 0
+        while done < slots.count, let reply = slots[done] {
+            output += reply
+            done += 1
+        }
+        slots.removeFirst(done)
+        firstSlot += done
+        process(context: context)
+        flush(context: context)
     }
 
     private func flush(context: ChannelHandlerContext) {
