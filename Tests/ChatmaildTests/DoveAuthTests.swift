@@ -101,6 +101,17 @@ import Testing
         #expect(auth.lookup(key: "shared/userdb/\(Self.user)", user: Self.user) == .notFound)
     }
 
+    @Test func onlyPossibleCreationsLeaveTheEventLoop() {
+        let dir = TempDir()
+        let auth = testAuth(testConfig(dir), dir: dir)
+        let key = "shared/passdb/password123\"\(Self.user)"
+        #expect(auth.isSlow(key: key, user: Self.user))
+        _ = passdb(auth, "password123", Self.user)
+        #expect(!auth.isSlow(key: key, user: Self.user))
+        #expect(!auth.isSlow(key: "shared/userdb/abcdefgh2@example.org", user: nil))
+        #expect(!auth.isSlow(key: "shared/passdb/pw\"../x@example.org", user: nil))
+    }
+
     @Test func cachedHashesFollowFileChanges() {
         let dir = TempDir()
         let auth = testAuth(testConfig(dir), dir: dir)

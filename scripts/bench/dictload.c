@@ -5,6 +5,10 @@
 //   dictload SOCKET create CONNECTIONS COUNT [FIRSTID]
 //       COUNT passdb lookups per connection for new addresses
 //       c<FIRSTID+conn:2><n:6>@example.org: each one creates an account
+//   dictload SOCKET pipecreate CONNECTIONS COUNT [FIRSTID]
+//       the same, but 16 requests are sent at once before reading the 16
+//       replies, as Dovecot's auth process pipelines on one connection;
+//       latency is per batch
 //   dictload SOCKET login CONNECTIONS SECONDS USERCONNS USERSPERCONN
 //       for SECONDS, passdb + userdb lookups of the accounts made by
 //       `create USERCONNS USERSPERCONN` with FIRSTID 0
@@ -64,7 +68,26 @@ static void *worker(void *arg) {
     struct result *r = calloc(1, sizeof *r);
     int fd = connect_dict();
     char line[512];
-    if (strcmp(mode, "create") == 0) {
+    if (strcmp(mode, "pipecreate") == 0) {
+        long k = id + users_conns;
+        char batch[16 * 512];
+        for (long i = 0; i < count; i += 16) {
+            int len = 0, lines = 0;
+            for (long j = i; j < i + 16 && j < count; j++, lines++)
+                len += snprintf(batch + len, sizeof batch - len,
+                                "Lshared/passdb/password123\"c%02ld%06ld@example.org\tc%02ld%06ld@example.org\n", k, j, k, j);
+            double t0 = now();
+            if (write(fd, batch, len) != len) { r->failed++; break; }
+            int got = 0;
+            char buf[65536];
+            while (got < lines) {
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n <= 0) { r->failed++; break; }
+                for (ssize_t x = 0; x < n; x++) if (buf[x] == '\n') got++;
+            }
+            for (int j = 0; j < lines; j++) record(r, (now() - t0) / lines);
+        }
+    } else if (strcmp(mode, "create") == 0) {
         long k = id + users_conns;  // USERCONNS is the first connection id in create mode
         for (long i = 0; i < count; i++) {
             int n = snprintf(line, sizeof line, "Lshared/passdb/password123\"c%02ld%06ld@example.org\tc%02ld%06ld@example.org\n",
@@ -101,7 +124,7 @@ int main(int argc, char **argv) {
     if (argc < 5) { fprintf(stderr, "usage: dictload SOCKET create|login CONNECTIONS COUNT|SECONDS [USERCONNS USERSPERCONN]\n"); return 2; }
     sock_path = argv[1]; mode = argv[2]; conns = atoi(argv[3]);
     count = atol(argv[4]); seconds = atof(argv[4]);
-    users_conns = argc > 5 ? atoi(argv[5]) : (strcmp(mode, "create") == 0 ? 0 : 1);
+    users_conns = argc > 5 ? atoi(argv[5]) : (strcmp(mode, "login") != 0 ? 0 : 1);
     users_per_conn = argc > 6 ? atoi(argv[6]) : 1;
     pthread_t th[256];
     if (conns < 1 || conns > 256) return 2;

@@ -34,6 +34,15 @@ public final class DoveAuth: DictService, @unchecked Sendable {
     /// Lookups share no state but files, locks and the locked hash cache.
     public var concurrentLookups: Bool { true }
 
+    /// A passdb lookup for an address without a password file may create
+    /// it (a crypt() of some milliseconds); everything else is a stat.
+    public func isSlow(key: String, user: String?) -> Bool {
+        let prefix = "shared/passdb/"
+        guard key.hasPrefix(prefix), let args = Self.splitEscaped(key.dropFirst(prefix.count)), args.count >= 2,
+              let home = mailboxes.path(args[1]) else { return false }
+        return !Files.exists(home + "/password")
+    }
+
     public func iterate(path: String, user: String?) -> [(String, String)]? {
         guard path == "shared/userdb/" else { return nil }
         return mailboxes.addresses().map { ("shared/userdb/" + $0, "") }

@@ -110,9 +110,12 @@ public protocol DictService: Sendable {
     /// Services that must wait (TURN credentials) answer asynchronously;
     /// nil means use `lookup`.
     func asyncLookup(key: String, user: String?) -> AsyncLookup?
-    /// True if lookups may run concurrently on a thread pool, answered in
-    /// request order; their order against sets is then not kept.
+    /// True if some lookups may run concurrently on a thread pool,
+    /// answered in request order; their order against sets is then not kept.
     var concurrentLookups: Bool { get }
+    /// With `concurrentLookups`: whether this lookup is slow enough to be
+    /// worth the hop to the pool (fast ones stay on the event loop).
+    func isSlow(key: String, user: String?) -> Bool
 }
 
 /// A lookup answered later: the function is called with a completion.
@@ -128,6 +131,7 @@ extension DictService {
     public func set(user: String?, key: String, value: String) -> Bool { false }
     public func asyncLookup(key: String, user: String?) -> AsyncLookup? { nil }
     public var concurrentLookups: Bool { false }
+    public func isSlow(key: String, user: String?) -> Bool { false }
 }
 
 /// Per-connection protocol state: transactions keyed by id (Dovecot reuses
@@ -155,7 +159,7 @@ public struct DictSession {
             return .none
         case let .lookup(key, user):
             if let pending = service.asyncLookup(key: key, user: user) { return .later(pending) }
-            if offload {
+            if offload && service.isSlow(key: key, user: user) {
                 let service = self.service
                 return .offload { service.lookup(key: key, user: user).line }
             }
