@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // chatmail.ini: parsing, defaults, validation, derived values.
@@ -48,14 +49,20 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // libcrypt (libxcrypt on Debian): SHA512-CRYPT hashes for Dovecot.
+        .systemLibrary(name: "CCrypt", path: "Sources/CCrypt"),
+        // The git revision baked in at build time (scripts/build-chatmaild).
+        .target(name: "CBuildInfo"),
+
         // The relay's server daemons.
         .target(
             name: "Chatmaild",
             dependencies: [
-                "ChatmailConfig",
+                "ChatmailConfig", "CCrypt", "CBuildInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
         .executableTarget(name: "chatmaild", dependencies: ["Chatmaild"]),
 

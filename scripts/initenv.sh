@@ -25,6 +25,11 @@ TEST_PACKAGES+=(openssh-server openssh-client)
 # system's own Postfix stays unconfigured and does not listen anywhere.
 TEST_PACKAGES+=(postfix)
 
+# chatmaild: libcrypt for SHA512-CRYPT (build); a real Dovecot (IMAP, LMTP,
+# doveadm, Lua push hook) for its integration suite (test).
+BUILD_PACKAGES+=(libcrypt-dev)
+TEST_PACKAGES+=(dovecot-imapd dovecot-lmtpd)
+
 wanted=("${BUILD_PACKAGES[@]}")
 [ "${1:-}" = "--test-deps" ] && wanted+=("${TEST_PACKAGES[@]}")
 
@@ -60,5 +65,6 @@ fi
 [ "${1:-}" = "--deps" ] || [ "${1:-}" = "--test-deps" ] && exit 0
 
 echo "initenv: building release binaries (swift build -c release)"
+scripts/stamp-revision
 swift build -c release --static-swift-stdlib
 echo "initenv: done; run scripts/cmdeploy --help"

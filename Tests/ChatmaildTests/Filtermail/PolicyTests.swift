@@ -47,12 +47,12 @@ import Testing
     }
 
     @Test func fromHeaderAddresses() {
-        #expect(Address.fromHeader("Alice <alice@c.test>") == "alice@c.test")
-        #expect(Address.fromHeader("\"Doe, J\" <j@c.test>") == "j@c.test")
-        #expect(Address.fromHeader("MAILER-DAEMON@x.test (Mail (Delivery) System)") == "MAILER-DAEMON@x.test")
-        #expect(Address.fromHeader("a@b.test, c@d.test") == nil)
-        #expect(Address.fromHeader("mailer-daemon@x.test\rforged log line") == nil)
-        #expect(Address.fromHeader("<broken@x.test") == nil)
+        #expect(MailAddress.fromHeader("Alice <alice@c.test>") == "alice@c.test")
+        #expect(MailAddress.fromHeader("\"Doe, J\" <j@c.test>") == "j@c.test")
+        #expect(MailAddress.fromHeader("MAILER-DAEMON@x.test (Mail (Delivery) System)") == "MAILER-DAEMON@x.test")
+        #expect(MailAddress.fromHeader("a@b.test, c@d.test") == nil)
+        #expect(MailAddress.fromHeader("mailer-daemon@x.test\rforged log line") == nil)
+        #expect(MailAddress.fromHeader("<broken@x.test") == nil)
     }
 
     @Test func autocryptSetupMessageOnlyToSelf() {

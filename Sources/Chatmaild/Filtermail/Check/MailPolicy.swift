@@ -27,7 +27,7 @@ struct MailPolicy {
 
     private func judgeOutgoing(_ envelope: Envelope, _ message: MIMEEntity) -> (verdict: Verdict, log: [String]) {
         let header = message.first("From") ?? ""
-        guard let from = Address.fromHeader(header) else {
+        guard let from = MailAddress.fromHeader(header) else {
             return (.reject(SMTPReply(500, "Invalid FROM header: \(header)")), [])
         }
         guard from.lowercased() == envelope.sender else {
@@ -50,7 +50,7 @@ struct MailPolicy {
         }
         var log = ["Incoming: Filtering unencrypted mail."]
         if MessageKinds.isMailerDaemonBounce(message) {
-            let from = message.first("From").flatMap(Address.fromHeader) ?? ""
+            let from = message.first("From").flatMap(MailAddress.fromHeader) ?? ""
             log.append("Incoming: Filtering mailer-daemon message from \(from)")
             return (.accept, log)
         }

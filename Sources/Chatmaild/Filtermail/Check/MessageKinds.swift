@@ -35,7 +35,7 @@ enum MessageKinds {
     /// A delivery status report from a mailer daemon (incoming only).
     static func isMailerDaemonBounce(_ message: MIMEEntity) -> Bool {
         guard let auto = message.first("Auto-Submitted"), !auto.isEmpty,
-              let from = message.first("From").flatMap(Address.fromHeader),
+              let from = message.first("From").flatMap(MailAddress.fromHeader),
               from.lowercased().hasPrefix("mailer-daemon@")
         else { return false }
         return message.contentType?.type == "multipart/report"
@@ -66,7 +66,7 @@ enum MessageKinds {
 }
 
 /// Address extraction for MAIL FROM, RCPT TO and the From: header.
-enum Address {
+enum MailAddress {
     /// `Name <a@b>`, `<a@b>` or `a@b`; nil when no address is there.
     static func fromHeader(_ value: String) -> String? {
         var text = Substring(value)

@@ -1,0 +1,12 @@
+#include "buildinfo.h"
+
+// scripts/stamp-revision writes revision.h (not in git) before release builds.
+#if __has_include("revision.h")
+#include "revision.h"
+#endif
+
+#ifndef CHATMAILD_GIT_REVISION
+#define CHATMAILD_GIT_REVISION "unknown"
+#endif
+
+const char *chatmaild_git_revision(void) { return CHATMAILD_GIT_REVISION; }

@@ -1,0 +1,170 @@
+import NIOCore
+import NIOPosix
+
+/// Serves a DictService on a UNIX stream socket. One event loop per core;
+/// each connection stays on one loop and its requests are answered in
+/// order, as Dovecot's dict client expects. Service calls run on the loop
+/// thread: they are short file operations (or a crypt() on account
+/// creation), and connections spread over the loops so both cores work.
+public final class DictServer {
+    public let socketPath: String
+    let group: MultiThreadedEventLoopGroup
+    /// Runs the lookups of services that allow it (doveauth: a crypt() per
+    /// new account) off the event loops, so one Dovecot connection with
+    /// pipelined requests still uses every core.
+    let pool: NIOThreadPool
+    var channel: Channel?
+
+    /// Dovecot lines are at most 64 KiB; anything longer is not Dovecot.
+    static let maxLineLength = 64 * 1024
+
+    public init(socketPath: String, threads: Int = System.coreCount) {
+        self.socketPath = socketPath
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        self.pool = NIOThreadPool(numberOfThreads: max(1, threads))
+    }
+
+    /// Binds the socket (replacing a stale one) and starts serving.
+    public func start(service: DictService) throws {
+        let pool = self.pool
+        if service.concurrentLookups { pool.start() }
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 1000)
+            // Request/reply traffic: one read per wake-up saves the read()
+            // that would only return EAGAIN.
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        DictConnectionHandler(service: service, pool: service.concurrentLookups ? pool : nil))
+                }
+            }
+        channel = try bootstrap.bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true).wait()
+    }
+
+    /// Blocks until the server is closed.
+    public func wait() throws {
+        try channel?.closeFuture.wait()
+    }
+
+    public func stop() {
+        try? channel?.close().wait()
+        try? group.syncShutdownGracefully()
+        try? pool.syncShutdownGracefully()
+    }
+}
+
+/// Splits the byte stream into lines and feeds them to a DictSession.
+/// Replies leave in request order even when lookups finish out of order
+/// (offloaded to the pool, or answered later like TURN): each one gets a
+/// slot, and slots are written from the front as they fill.
+final class DictConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var session: DictSession
+    private let pool: NIOThreadPool?
+    private var input: ByteBuffer?
+    private var queued: [String] = []
+    /// Replies not yet written, in request order; nil while still pending.
+    private var slots: [String?] = []
+    /// Request index of `slots[0]`.
+    private var firstSlot = 0
+    private var output = ""
+    /// Pipelined requests in flight per connection; more wait in `queued`.
+    static let maxInFlight = 256
+
+    init(service: DictService, pool: NIOThreadPool?) {
+        session = DictSession(service: service)
+        self.pool = pool
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if input == nil { input = incoming } else { input!.writeBuffer(&incoming) }
+        while let line = nextLine() { queued.append(line) }
+        if let buffered = input?.readableBytes, buffered > DictServer.maxLineLength {
+            Log.warning("dict request line longer than \(DictServer.maxLineLength) bytes; closing connection")
+            input = nil
+            queued.removeAll()
+            context.close(promise: nil)
+            return
+        }
+        process(context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush(context: context)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    private func nextLine() -> String? {
+        guard var buf = input, let nl = buf.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        let length = nl - buf.readerIndex
+        var bytes = buf.readBytes(length: length)!
+        buf.moveReaderIndex(forwardBy: 1)
+        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        if buf.readableBytes == 0 { input = nil } else {
+            if buf.readerIndex > 65536 { buf.discardReadBytes() }
+            input = buf
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private func process(context: ChannelHandlerContext) {
+        while slots.count < Self.maxInFlight, !queued.isEmpty {
+            let line = queued.removeFirst()
+            if line.isEmpty { continue }
+            switch session.handle(DictRequest.parse(Substring(line)), offload: pool != nil) {
+            case .none: break
+            case .reply(let text):
+                if slots.isEmpty { output += text } else { slots.append(text) }
+            case .later(let pending):
+                let slot = reserveSlot()
+                let loop = context.eventLoop
+                let ctx = NIOLoopBound(context, eventLoop: loop)
+                let me = NIOLoopBound(self, eventLoop: loop)
+                pending.start { result in
+                    loop.execute { me.value.fill(slot, result.line, context: ctx.value) }
+                }
+            case .offload(let work):
+                let slot = reserveSlot()
+                let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+                let me = NIOLoopBound(self, eventLoop: context.eventLoop)
+                pool!.runIfActive(eventLoop: context.eventLoop, work).whenComplete { result in
+                    me.value.fill(slot, (try? result.get()) ?? "F\n", context: ctx.value)
+                }
+            }
+        }
+    }
+
+    private func reserveSlot() -> Int {
+        slots.append(nil)
+        return firstSlot + slots.count - 1
+    }
+
+    /// Stores a finished reply and writes every reply that is now complete
+    /// at the front, then takes more queued requests.
+    private func fill(_ slot: Int, _ text: String, context: ChannelHandlerContext) {
+        slots[slot - firstSlot] = text
+        var done = 0
+        while done < slots.count, let reply = slots[done] {
+            output += reply
+            done += 1
+        }
+        slots.removeFirst(done)
+        firstSlot += done
+        process(context: context)
+        flush(context: context)
+    }
+
+    private func flush(context: ChannelHandlerContext) {
+        guard !output.isEmpty, context.channel.isActive else { return }
+        let buffer = context.channel.allocator.buffer(string: output)
+        output = ""
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+}
