@@ -22,13 +22,27 @@ rootfs_up() {
         printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s %s\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
             "$name.$LAB_DOMAIN" "$name" > "$root/etc/hosts"
         systemd-id128 new > "$root/etc/machine-id"
-        ssh-keygen -q -A -f "$root"
+        ssh-keygen -q -A -f "$root" > /dev/null
         [ "$LAB_APT" != http ] || echo "deb [trusted=yes] https://files.$LAB_DOMAIN/debian/ ./" > "$root/etc/apt/sources.list"
     fi
-    # pebble's root is new with every lab: trust it like a public CA, so the
-    # hosts accept each other's ACME certificates
+    trust_pebble_root "$root"
+}
+
+# pebble's root is new with every lab: trust it like a public CA, so hosts
+# accept each other's ACME certificates. Done by hand because
+# update-ca-certificates takes seconds per host: into the bundle most TLS
+# stacks read (replacing the previous lab's root), as a hashed file for
+# CApath users, and into /usr/local/share so the host's own
+# update-ca-certificates keeps it.
+trust_pebble_root() {
+    local root=$1 certs=$1/etc/ssl/certs mark="# chatlab pebble root" hash
     install -m 644 "$LAB_RUN/pebble-root.pem" "$root/usr/local/share/ca-certificates/chatlab-pebble.crt"
-    chroot "$root" update-ca-certificates > /dev/null 2>&1 || die "$name: update-ca-certificates failed"
+    ln -sfn /usr/local/share/ca-certificates/chatlab-pebble.crt "$certs/chatlab-pebble.pem"
+    hash=$(openssl x509 -noout -subject_hash -in "$LAB_RUN/pebble-root.pem")
+    ln -sfn chatlab-pebble.pem "$certs/$hash.0"
+    { awk -v m="$mark" '$0 == m { skip = 1; next } skip && /^-----END/ { skip = 0; next } !skip' "$certs/ca-certificates.crt"
+      echo "$mark"; cat "$LAB_RUN/pebble-root.pem"; } > "$certs/ca-certificates.crt.new"
+    mv "$certs/ca-certificates.crt.new" "$certs/ca-certificates.crt"
 }
 
 # internal: supervise one host. SIGTERM to nspawn makes it send SIGRTMIN+3 to
@@ -114,11 +128,15 @@ cmd_up() {
     services_up
     write_ssh_config
     log "network and services up ($((SECONDS - t0))s)"
+    # hosts are prepared in parallel: generating ssh host keys takes a while
+    local pids=()
     while read -r name ip; do
         host_net_up "$name" "$ip"
-        rootfs_up "$name"
-        boot "$name"
+        rootfs_up "$name" & pids+=($!)
     done < "$LAB_RUN/hosts"
+    for ip in "${pids[@]}"; do wait "$ip" || die "preparing a host root failed"; done
+    log "host roots ready ($((SECONDS - t0))s)"
+    for name in $(host_names); do boot "$name"; done
     for name in $(host_names); do wait_ready "$name"; done
     trap - EXIT
     log "lab up in $((SECONDS - t0))s; try: scripts/lab ssh $(host_names | head -1)"
