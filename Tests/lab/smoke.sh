@@ -17,6 +17,8 @@ for h in $H1 $H2; do
     check_eq "$h: hostname is the lab FQDN" "$h.$D" on "$h" hostname -f
 done
 
+check_fails "a second 'up' refuses while the lab is up" "already up" "$LAB" up
+
 # ---- ssh: host key recorded on first contact, a changed key refused ------
 for h in $H1 $H2; do
     want=$(cut -d' ' -f2 "$LAB_DIR/lab-c-$h/etc/ssh/ssh_host_ed25519_key.pub")
@@ -152,6 +154,27 @@ check "file server offers an iroh-relay tarball" test -n "$tarball"
 check "$H1: download pinned by sha256 and run the stand-in" on "$H1" "set -e; cd \$(mktemp -d)
 curl -fsS -O $LAB_FILES_URL$tarball; echo '$(grep "$tarball" "$LAB_FILES_DIR/SHA256SUMS")' | sha256sum -c --quiet
 tar xzf $tarball ./iroh-relay; ./iroh-relay --version | grep -q 'iroh-relay lab-stand-in'"
+
+# ---- the relay's unbound, forwarding to the lab DNS ------------------------
+# What the relay-side setting must produce (docs/lab.md): forward everything
+# to the lab DNS, and undo unbound's built-in empty zones for test. and 10.x.
+check "$H2: install unbound and point it at the lab DNS" on "$H2" "set -e
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q unbound dns-root-data dnsutils > /dev/null
+cat > /etc/unbound/unbound.conf.d/lab.conf <<EOF
+server:
+    local-zone: \"$D.\" nodefault
+    domain-insecure: \"$D.\"
+    local-zone: \"${LAB_NET%%.*}.in-addr.arpa.\" nodefault
+    domain-insecure: \"${LAB_NET%%.*}.in-addr.arpa.\"
+forward-zone:
+    name: \".\"
+    forward-addr: $LAB_DNS
+EOF
+systemctl restart unbound"
+check_eq "$H2: unbound resolves MX of $H1" "10 $H1.$D." on "$H2" dig +short @127.0.0.1 "$H1.$D" MX
+check_eq "$H2: unbound resolves rDNS of $H1" "$H1.$D." on "$H2" dig +short @127.0.0.1 -x "$IP1"
+check_eq "$H2: unbound answers SERVFAIL for outside names" "SERVFAIL" \
+    on "$H2" "dig @127.0.0.1 deb.debian.org A | grep -o 'status: [A-Z]*' | cut -d' ' -f2"
 
 # ---- stop, start, reboot ------------------------------------------------
 check "stop $H2 (clean shutdown)" "$LAB" stop "$H2"

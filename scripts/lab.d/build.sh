@@ -104,6 +104,7 @@ cmd_build() {
     rm -f "$new"/etc/ssh/ssh_host_*
     : > "$new/etc/machine-id"
     echo lab > "$new/etc/hostname"
+    echo LANG=C.UTF-8 > "$new/etc/default/locale"    # as on Debian's cloud images
 
     rm -rf --one-file-system "$BASE" "$REPO"
     mv "$new" "$BASE"; mv "$rnew" "$REPO"

@@ -37,6 +37,18 @@ e2e_collect() {
     done
 }
 
+# Refusals that must come before anything is touched.
+e2e_check_refusals() {
+    local out
+    out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$SELF" status 2>&1) || true
+    e2e_result "refuses to run without root" "$(grep -q 'must run as root' <<< "$out"; echo $?)"
+    # the check `up` runs first, with a subnet this machine surely uses
+    out=$(LAB_NET=127.0.0 "$SELF" __check_net 2>&1) || true
+    e2e_result "refuses a lab subnet in use on the machine (127.0.0.0/24)" "$(grep -q 'in use on this machine' <<< "$out"; echo $?)"
+    out=$("$SELF" __check_net 2>&1)
+    e2e_result "the lab subnet $LAB_NET.0/24 is free here" "$?"
+}
+
 # What `down` must leave behind: nothing of the lab.
 e2e_check_down() {
     local left
@@ -63,6 +75,7 @@ cmd_e2e() {
     "$SELF" build > "$art/build.log" 2>&1 || { cat "$art/build.log"; echo "lab: 0 passed, 1 failed"; return 1; }
     echo "build: $((SECONDS - t)) s" >> "$art/timings.txt"
 
+    e2e_check_refusals
     # from here on, always tear down (also on Ctrl-C)
     trap 'e2e_collect "$art"; "$SELF" down > "$art/down.log" 2>&1' EXIT
     t=$SECONDS

@@ -3,17 +3,40 @@
 # host namespace.
 # shellcheck shell=bash
 
-# Refuse a subnet the machine already uses: lab addresses would shadow real
-# ones. Our own guard route (left by a crashed lab) does not count.
+# overlaps CIDR: the machine's addresses and routes (main table) that overlap
+# CIDR, ignoring the default route and our own guard route.
+overlaps() {
+    /usr/bin/python3 - "$1" <<'EOF'
+import ipaddress, subprocess, sys
+lab = ipaddress.ip_network(sys.argv[1])
+fam = "-6" if lab.version == 6 else "-4"
+ip = lambda *a: subprocess.run(["ip", fam, *a], capture_output=True, text=True, check=True).stdout.splitlines()
+found = []
+for line in ip("-o", "addr", "show"):
+    f = line.split()
+    if ipaddress.ip_interface(f[3]).network.overlaps(lab):
+        found.append(f"address {f[3]} on {f[1]}")
+for line in ip("route", "show"):
+    f = line.split()
+    if f[0] in ("default", "unreachable"):
+        continue
+    try:
+        if ipaddress.ip_network(f[0], strict=False).overlaps(lab):
+            found.append(f"route {line.strip()}")
+    except ValueError:
+        pass
+print("; ".join(found))
+EOF
+}
+
+# Refuse a subnet the machine already uses: lab addresses would shadow real ones.
 net_check_free() {
     local used
-    used=$(ip -4 -o addr show | awk -v p="$LAB_NET." 'index($4, p) == 1 { print $2 " " $4 }')
+    used=$(overlaps "$LAB_NET.0/24") || die "cannot read this machine's addresses and routes"
     [ -z "$used" ] || die "lab subnet $LAB_NET.0/24 is in use on this machine ($used); set LAB_NET to a free /24"
-    used=$(ip -4 route show | awk -v p="$LAB_NET." 'index($1, p) == 1 && !/^unreachable/' || true)
-    [ -z "$used" ] || die "lab subnet $LAB_NET.0/24 is routed on this machine ($used); set LAB_NET to a free /24"
     if [ -n "$LAB_NET6" ]; then
-        used=$(ip -6 -o addr show | awk -v p="$LAB_NET6" 'index($4, p) == 1 { print $2 " " $4 }')
-        [ -z "$used" ] || die "lab subnet ${LAB_NET6}/64 is in use on this machine ($used); set LAB_NET6"
+        used=$(overlaps "${LAB_NET6}/64") || die "cannot read this machine's IPv6 addresses and routes"
+        [ -z "$used" ] || die "lab subnet ${LAB_NET6}/64 is in use on this machine ($used); set LAB_NET6 to a free /64"
     fi
 }
 
