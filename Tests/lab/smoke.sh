@@ -21,7 +21,7 @@ check_fails "a second 'up' refuses while the lab is up" "already up" "$LAB" up
 
 # ---- ssh: host key recorded on first contact, a changed key refused ------
 for h in $H1 $H2; do
-    want=$(cut -d' ' -f2 "$LAB_DIR/lab-c-$h/etc/ssh/ssh_host_ed25519_key.pub")
+    want=$(cut -d' ' -f2 "$LAB_DIR/$LAB_NS-$h/etc/ssh/ssh_host_ed25519_key.pub")
     got=$(awk -v n="$h.$D" '$1 == n && $2 == "ssh-ed25519" { print $3 }' "$LAB_KNOWN_HOSTS")
     check "$h: known_hosts recorded its ed25519 key on first contact" test -n "$want" -a "$want" = "$got"
 done

@@ -44,8 +44,8 @@ cmd_build() {
         log "cache is current ($BASE, $REPO); 'build --force' rebuilds it"; return 0
     fi
     lab_is_up && die "the lab is up; run 'scripts/lab down' first"
-    compgen -G "$LAB_DIR/lab-c-*" > /dev/null \
-        && die "host roots $LAB_DIR/lab-c-* sit on the old base; run 'scripts/lab up' and 'down' (without --keep) first"
+    local kept; kept=$(compgen -G "$LAB_DIR/*.ovl" | xargs) \
+        && die "kept host roots ($kept) sit on the current base; run 'scripts/lab up' and 'down' (without --keep) first"
     mkdir -p "$LAB_DIR"
     make_keys
     local new=$LAB_DIR/lab-base.new rnew=$LAB_DIR/lab-repo.new blog=$LAB_DIR/lab-build.log t0=$SECONDS p

@@ -34,7 +34,7 @@ host_ip() {
     fi
     die "unknown lab host '$name' (hosts: $(host_names | xargs))"
 }
-root_of() { echo "$LAB_DIR/lab-c-$1"; }
+root_of() { echo "$LAB_DIR/$LAB_NS-$1"; }
 
 # Packages listed in LAB_PACKAGES_FILE: first word of each line, '#' comments.
 lab_packages() { sed -e 's/#.*//' "$LAB_PACKAGES_FILE" | awk 'NF { print $1 }'; }

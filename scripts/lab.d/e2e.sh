@@ -39,29 +39,29 @@ e2e_collect() {
 
 # Refusals that must come before anything is touched.
 e2e_check_refusals() {
-    local out
+    local out rc
     out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$SELF" status 2>&1) || true
     e2e_result "refuses to run without root" "$(grep -q 'must run as root' <<< "$out"; echo $?)"
     # the check `up` runs first, with a subnet this machine surely uses
     out=$(LAB_NET=127.0.0 "$SELF" __check_net 2>&1) || true
     e2e_result "refuses a lab subnet in use on the machine (127.0.0.0/24)" "$(grep -q 'in use on this machine' <<< "$out"; echo $?)"
-    out=$("$SELF" __check_net 2>&1)
-    e2e_result "the lab subnet $LAB_NET.0/24 is free here" "$?"
+    rc=0; out=$("$SELF" __check_net 2>&1) || rc=$?
+    e2e_result "the lab subnet $LAB_NET.0/24 is free here${out:+ ($out)}" "$rc"
 }
 
 # What `down` must leave behind: nothing of the lab.
 e2e_check_down() {
     local left
-    left=$(ip netns list | awk -v ns="$LAB_NS" '$1 == ns || index($1, ns "-") == 1')
+    left=$(ip netns list | awk -v l=" $LAB_NS $(printf "$LAB_NS-%s " $LAB_HOSTS)" 'index(l, " " $1 " ")')
     e2e_result "down: no lab network namespace left${left:+ ($left)}" "$([ -z "$left" ]; echo $?)"
-    left=$(awk -v d="$LAB_DIR/lab-c-" 'index($2, d) == 1 { print $2 }' /proc/mounts)
+    left=$(awk -v d="$LAB_DIR/$LAB_NS-" 'index($2, d) == 1 { print $2 }' /proc/mounts)
     e2e_result "down: no host root mounted${left:+ ($left)}" "$([ -z "$left" ]; echo $?)"
-    left=$(pgrep -f -a "systemd-nspawn -D $LAB_DIR/lab-c-|$LAB_SCRIPTS/lab __run|labhttp.py|pebble -config $LAB_RUN|nsd -d -c $LAB_RUN" || true)
+    left=$(pgrep -f -a "systemd-nspawn -D $LAB_DIR/$LAB_NS-|$LAB_SCRIPTS/lab __run|labhttp.py|pebble -config $LAB_RUN|nsd -d -c $LAB_RUN" || true)
     e2e_result "down: no lab process left${left:+ ($left)}" "$([ -z "$left" ]; echo $?)"
     left=$(ip route show "$LAB_NET.0/24"; [ -z "$LAB_NET6" ] || ip -6 route show "${LAB_NET6}/64")
     e2e_result "down: guard routes removed${left:+ ($left)}" "$([ -z "$left" ]; echo $?)"
     e2e_result "down: runtime directory $LAB_RUN removed" "$([ ! -e "$LAB_RUN" ]; echo $?)"
-    left=$(compgen -G "$LAB_DIR/lab-c-*" || true)
+    left=$(for h in $LAB_HOSTS; do compgen -G "$LAB_DIR/$LAB_NS-$h*" || true; done | xargs)
     e2e_result "down: host roots removed${left:+ ($left)}" "$([ -z "$left" ]; echo $?)"
 }
 
@@ -89,6 +89,7 @@ cmd_e2e() {
             echo "== lab suite $suite"
             rc=0; bash "$suite" 2>&1 | tee "$log" || rc=$?
             e2e_count "$log"
+            [ "$rc" = 0 ] || e2e_result "suite $(basename "$suite") exits 0 (exit $rc)" 1
         done
     else
         cat "$art/up.log"
@@ -97,7 +98,7 @@ cmd_e2e() {
     e2e_collect "$art"
     trap - EXIT
     t=$SECONDS
-    "$SELF" down > "$art/down.log" 2>&1; rc=$?
+    rc=0; "$SELF" down > "$art/down.log" 2>&1 || rc=$?
     echo "down: $((SECONDS - t)) s" >> "$art/timings.txt"
     e2e_result "down: exits 0" "$rc"
     e2e_check_down

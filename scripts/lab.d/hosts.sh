@@ -187,9 +187,8 @@ cmd_down() {
     for name in $(host_names); do stop_pid "$name" 60; done
     services_down
     net_down
-    for root in "$LAB_DIR"/lab-c-*; do
-        [ -e "$root" ] || continue
-        case $root in *.ovl) continue ;; esac
+    for name in $(host_names); do
+        root=$(root_of "$name")
         ! mountpoint -q "$root" || umount "$root" || umount -l "$root"
         [ "$keep" = 1 ] || rm -rf --one-file-system "$root" "$root.ovl"
     done

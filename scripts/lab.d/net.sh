@@ -92,8 +92,8 @@ netns_del() {
 }
 
 net_down() {
-    local name ns
-    for ns in /run/netns/"$LAB_NS"-*; do [ -e "$ns" ] && netns_del "${ns##*/}"; done
+    local name
+    for name in $(host_names); do netns_del "$LAB_NS-$name"; done
     netns_del "$LAB_NS"
     rm -rf "/etc/netns/$LAB_NS"; rmdir /etc/netns 2> /dev/null || true
     ip route del unreachable "$LAB_NET.0/24" 2> /dev/null || true
