@@ -78,6 +78,7 @@ cmd_e2e() {
     e2e_check_refusals
     # from here on, always tear down (also on Ctrl-C)
     trap 'e2e_collect "$art"; "$SELF" down > "$art/down.log" 2>&1' EXIT
+    trap 'exit 130' INT TERM HUP
     t=$SECONDS
     if "$SELF" up > "$art/up.log" 2>&1; then
         echo "up: $((SECONDS - t)) s" >> "$art/timings.txt"

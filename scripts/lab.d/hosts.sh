@@ -25,7 +25,6 @@ rootfs_up() {
         ssh-keygen -q -A -f "$root" > /dev/null
         [ "$LAB_APT" != http ] || echo "deb [trusted=yes] https://files.$LAB_DOMAIN/debian/ ./" > "$root/etc/apt/sources.list"
     fi
-    trust_pebble_root "$root"
 }
 
 # pebble's root is new with every lab: trust it like a public CA, so hosts
@@ -125,16 +124,18 @@ cmd_up() {
     [ "$i" -ge 1 ] && [ "$i" -le 200 ] || die "LAB_HOSTS must name 1 to 200 hosts"
     trap 'rc=$?; [ "$rc" = 0 ] || log "up failed; scripts/lab down cleans up"' EXIT
     net_up
-    services_up
-    write_ssh_config
-    log "network and services up ($((SECONDS - t0))s)"
-    # hosts are prepared in parallel: generating ssh host keys takes a while
+    # host roots are prepared in the background while the services start:
+    # generating ssh host keys takes a few seconds
     local pids=()
     while read -r name ip; do
         host_net_up "$name" "$ip"
         rootfs_up "$name" & pids+=($!)
     done < "$LAB_RUN/hosts"
+    services_up
+    write_ssh_config
+    log "network and services up ($((SECONDS - t0))s)"
     for ip in "${pids[@]}"; do wait "$ip" || die "preparing a host root failed"; done
+    for name in $(host_names); do trust_pebble_root "$(root_of "$name")"; done
     log "host roots ready ($((SECONDS - t0))s)"
     for name in $(host_names); do boot "$name"; done
     for name in $(host_names); do wait_ready "$name"; done

@@ -49,14 +49,14 @@ net_up() {
     [ -z "$LAB_NET6" ] || ip -6 route replace unreachable "${LAB_NET6}/64"
 
     ip netns add "$LAB_NS"
-    local ns=(ip -n "$LAB_NS")
-    "${ns[@]}" link set lo up
-    "${ns[@]}" link add "$BRIDGE" type bridge
-    "${ns[@]}" link set "$BRIDGE" up
+    local lab=(ip -n "$LAB_NS")
+    "${lab[@]}" link set lo up
+    "${lab[@]}" link add "$BRIDGE" type bridge
+    "${lab[@]}" link set "$BRIDGE" up
     local a
-    for a in "$GW" "$PUSH_IP" "$FILES_IP"; do "${ns[@]}" addr add "$a/24" dev "$BRIDGE"; done
+    for a in "$GW" "$PUSH_IP" "$FILES_IP"; do "${lab[@]}" addr add "$a/24" dev "$BRIDGE"; done
     # IPv6 only for the DNS server: the hosts reach each other over both
-    [ -z "$LAB_NET6" ] || "${ns[@]}" addr add "$(v6_of "$GW")/64" dev "$BRIDGE" nodad
+    [ -z "$LAB_NET6" ] || "${lab[@]}" addr add "$(v6_of "$GW")/64" dev "$BRIDGE" nodad
     # `ip netns exec LAB_NS` mounts this over /etc/resolv.conf: lab clients
     # resolve lab names through the lab DNS and nothing else.
     mkdir -p "/etc/netns/$LAB_NS"
