@@ -43,6 +43,8 @@ check_fails "$H1: no route to an outside IPv6 address" "unreachable" on "$H1" ip
 check_fails "lab clients: no route to an outside address" "unreachable" client ip route get 203.0.113.1
 check_fails "lab clients: outside names do not resolve" "" client getent hosts deb.debian.org
 check_eq "host namespace: lab subnet has the guard route" "unreachable $LAB_NET.0/24" ip route show "$LAB_NET.0/24"
+[ -z "$LAB_NET6" ] || check_eq "host namespace: lab IPv6 subnet has the guard route" \
+    "unreachable ${LAB_NET6}/64 dev lo metric 1024 pref medium" ip -6 route show "${LAB_NET6}/64"
 check_fails "host namespace: no route to a lab host" "No route to host|unreachable" \
     timeout 3 bash -c "exec 3<>/dev/tcp/$IP1/22"
 check "$H1 reaches $H2 inside the lab" on "$H1" "exec 3<>/dev/tcp/$H2.$D/22"

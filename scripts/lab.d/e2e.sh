@@ -49,9 +49,17 @@ e2e_check_refusals() {
     e2e_result "the lab subnet $LAB_NET.0/24 is free here${out:+ ($out)}" "$rc"
 }
 
+# Every process in the lab's namespaces, recorded before `down`.
+e2e_lab_pids() {
+    local ns
+    for ns in "$LAB_NS" $(printf "$LAB_NS-%s " $(host_names)); do ip netns pids "$ns" 2> /dev/null || true; done
+}
+
 # What `down` must leave behind: nothing of the lab.
 e2e_check_down() {
-    local left
+    local left p
+    left=$(for p in $(cat "$1"); do ! running "$p" || ps -o pid=,args= -p "$p" || true; done)
+    e2e_result "down: all $(wc -l < "$1") processes of the lab namespaces ended${left:+ ($left)}" "$([ -z "$left" ]; echo $?)"
     left=$(ip netns list | awk -v l=" $LAB_NS $(printf "$LAB_NS-%s " $LAB_HOSTS)" 'index(l, " " $1 " ")')
     e2e_result "down: no lab network namespace left${left:+ ($left)}" "$([ -z "$left" ]; echo $?)"
     left=$(awk -v d="$LAB_DIR/$LAB_NS-" 'index($2, d) == 1 { print $2 }' /proc/mounts)
@@ -71,6 +79,9 @@ cmd_e2e() {
     log "e2e: logs and timings go to $art"
     lab_is_up && die "a lab is already up; e2e needs a lab of its own (scripts/lab down first)"
     cmd_deps
+    # every step's status is checked explicitly below; a stray non-zero
+    # status must not end e2e before it has torn down and reported
+    set +e
     t=$SECONDS
     "$SELF" build > "$art/build.log" 2>&1 || { cat "$art/build.log"; echo "lab: 0 passed, 1 failed"; return 1; }
     echo "build: $((SECONDS - t)) s" >> "$art/timings.txt"
@@ -97,12 +108,13 @@ cmd_e2e() {
         e2e_result "up: lab boots" 1
     fi
     e2e_collect "$art"
+    e2e_lab_pids > "$art/lab-pids.txt"
     trap - EXIT
     t=$SECONDS
     rc=0; "$SELF" down > "$art/down.log" 2>&1 || rc=$?
     echo "down: $((SECONDS - t)) s" >> "$art/timings.txt"
     e2e_result "down: exits 0" "$rc"
-    e2e_check_down
+    e2e_check_down "$art/lab-pids.txt"
     echo "timings: $(xargs < "$art/timings.txt")"
     echo "logs: $art"
     echo "lab: $E2E_PASSED passed, $E2E_FAILED failed"
