@@ -40,6 +40,8 @@ build_unmount() { local m=$LAB_DIR/lab-base.new/proc; ! mountpoint -q "$m" || um
 
 cmd_build() {
     [ -r "$LAB_PACKAGES_FILE" ] || die "package list $LAB_PACKAGES_FILE not readable"
+    mkdir -p "$LAB_DIR"
+    take_lock "$LAB_DIR/.lab-build.lock" 1800 "lab build"
     if [ "${1:-}" != --force ] && cache_current; then
         log "cache is current ($BASE, $REPO); 'build --force' rebuilds it"; return 0
     fi

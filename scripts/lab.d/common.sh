@@ -15,6 +15,24 @@ log() { printf '[lab %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 need_root() { [ "$(id -u)" = 0 ] || die "scripts/lab must run as root (it creates network namespaces and containers)"; }
 
+# take_lock FILE SECONDS WHAT: hold an exclusive lock on FILE until this
+# process ends; wait up to SECONDS for another holder (several engineers or
+# CI runs may share a machine).
+LAB_LOCK_FDS=()
+take_lock() {
+    local fd
+    mkdir -p "$(dirname "$1")"
+    exec {fd}> "$1"
+    LAB_LOCK_FDS+=("$fd")
+    flock -n "$fd" && return 0
+    log "waiting for another $3 to finish (lock $1)"
+    flock -w "$2" "$fd" || die "another $3 still holds $1 after $2 s"
+}
+
+# In a child that outlives this command (daemons, host supervisors): close the
+# lock descriptors, or the lock would be held for as long as the lab runs.
+close_locks() { local fd; for fd in "${LAB_LOCK_FDS[@]}"; do eval "exec $fd>&-"; done; }
+
 lab_is_up() { [ -e "/run/netns/$LAB_NS" ]; }
 need_up() { lab_is_up || die "the lab is not up (run: scripts/lab up)"; }
 
@@ -52,8 +70,8 @@ alive_pid() { local f=$LAB_RUN/$1.pid p; [ -f "$f" ] && p=$(cat "$f") && [ -n "$
 spawn() {
     local name=$1; shift
     rm -f "$LAB_RUN/$name.pid"
-    setsid nsenter --net="/run/netns/$LAB_NS" sh -c 'echo $$ > "$0"; exec "$@"' "$LAB_RUN/$name.pid" "$@" \
-        >> "$LAB_RUN/$name.log" 2>&1 < /dev/null &
+    (close_locks; exec setsid nsenter --net="/run/netns/$LAB_NS" sh -c 'echo $$ > "$0"; exec "$@"' "$LAB_RUN/$name.pid" "$@" \
+        >> "$LAB_RUN/$name.log" 2>&1 < /dev/null) &
     for _ in $(seq 50); do [ -s "$LAB_RUN/$name.pid" ] && return; sleep 0.1; done
     die "$name did not start, see $LAB_RUN/$name.log"
 }

@@ -77,6 +77,8 @@ cmd_e2e() {
     local art=$LAB_ARTIFACTS t suite log rc
     rm -rf "$art"; mkdir -p "$art"
     log "e2e: logs and timings go to $art"
+    # concurrent e2e runs on one machine take turns
+    take_lock "/run/lock/$LAB_NS-e2e.lock" 3600 "scripts/lab e2e"
     lab_is_up && die "a lab is already up; e2e needs a lab of its own (scripts/lab down first)"
     cmd_deps
     # every step's status is checked explicitly below; a stray non-zero

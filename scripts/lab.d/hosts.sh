@@ -74,7 +74,7 @@ boot() {
     local name=$1
     [ -z "$(alive_pid "$name")" ] || die "$name is already running"
     rm -f "$LAB_RUN/$name.pid"
-    setsid "$SELF" __run "$name" >> "$LAB_RUN/$name.log" 2>&1 < /dev/null &
+    (close_locks; exec setsid "$SELF" __run "$name" >> "$LAB_RUN/$name.log" 2>&1 < /dev/null) &
     wait_for 5 test -s "$LAB_RUN/$name.pid" || die "$name: supervisor did not start, see $LAB_RUN/$name.log"
 }
 
@@ -108,6 +108,7 @@ write_ssh_config() {
 }
 
 cmd_up() {
+    take_lock "/run/lock/$LAB_NS.lock" 300 "scripts/lab up/down"
     if ! cache_current; then
         [ -d "$BASE" ] && die "the cache is out of date (lab packages or build settings changed); run: scripts/lab build"
         die "no cache yet; run: scripts/lab build"
@@ -182,6 +183,7 @@ cmd_status() {
 
 cmd_down() {
     local keep=0 name root t0=$SECONDS p
+    take_lock "/run/lock/$LAB_NS.lock" 300 "scripts/lab up/down"
     [ "${1:-}" = --keep ] && keep=1
     # hosts first, all at once: SIGTERM means a clean systemd shutdown
     for name in $(host_names); do p=$(alive_pid "$name") && kill -TERM "$p" 2> /dev/null || true; done
