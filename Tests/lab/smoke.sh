@@ -178,6 +178,11 @@ check_eq "$H2: unbound resolves rDNS of $H1" "$H1.$D." on "$H2" dig +short @127.
 check_eq "$H2: unbound answers SERVFAIL for outside names" "SERVFAIL" \
     on "$H2" "dig @127.0.0.1 deb.debian.org A | grep -o 'status: [A-Z]*' | cut -d' ' -f2"
 
+# ---- a Delta Chat client runs inside the lab --------------------------------
+check_eq "lab client: deltachat-rpc-server runs" "$(cat "$LAB_DIR/lab-client/.lab-stamp")" \
+    client "$LAB_DELTACHAT_RPC_SERVER" --version
+check "lab client: the Python RPC client imports" client "$LAB_PYTHON" -c "import deltachat_rpc_client"
+
 # ---- stop, start, reboot ------------------------------------------------
 check "stop $H2 (clean shutdown)" "$LAB" stop "$H2"
 check_fails "$H2 is unreachable while stopped" "" "$LAB" ssh -o ConnectTimeout=2 "$H2" true

@@ -4,7 +4,7 @@
 # Host tools. pebble, nsd and dnsutils ship services or nothing to start;
 # Debian's policy-rc.d on CI machines keeps the nsd package from starting.
 LAB_HOST_TOOLS=(debootstrap systemd-container apt-utils nsd pebble openssl openssh-client
-    iproute2 procps util-linux dnsutils curl python3 zstd)
+    iproute2 procps util-linux dnsutils curl python3 python3-venv zstd)
 
 cmd_deps() {
     local missing=() p
@@ -38,10 +38,24 @@ cache_current() { [ -d "$BASE" ] && [ -d "$REPO" ] && [ -f "$STAMP" ] && [ "$(ca
 
 build_unmount() { local m=$LAB_DIR/lab-base.new/proc; ! mountpoint -q "$m" || umount "$m"; }
 
+# A Delta Chat client for lab tests: the official RPC server (a static
+# binary in a wheel) and its Python client, in a venv from PyPI.
+client_build() {
+    local want="$LAB_DELTACHAT_VERSION" venv=$CLIENT
+    [ "$(cat "$venv/.lab-stamp" 2> /dev/null)" != "$want" ] || return 0
+    log "Delta Chat client $want -> $venv"
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv" \
+        && "$venv/bin/pip" install -q "deltachat-rpc-server==$want" "deltachat-rpc-client==$want" >> "$LAB_DIR/lab-build.log" 2>&1 \
+        || die "cannot install the Delta Chat client $want from PyPI, see $LAB_DIR/lab-build.log"
+    echo "$want" > "$venv/.lab-stamp"
+}
+
 cmd_build() {
     [ -r "$LAB_PACKAGES_FILE" ] || die "package list $LAB_PACKAGES_FILE not readable"
     mkdir -p "$LAB_DIR"
     take_lock "$LAB_DIR/.lab-build.lock" 1800 "lab build"
+    client_build
     if [ "${1:-}" != --force ] && cache_current; then
         log "cache is current ($BASE, $REPO); 'build --force' rebuilds it"; return 0
     fi
@@ -122,7 +136,7 @@ cmd_build() {
 
 cmd_clean() {
     lab_is_up && die "the lab is up; run 'scripts/lab down' first"
-    rm -rf --one-file-system "$BASE" "$REPO" "$KEYS" "$STAMP" "$LAB_DIR/lab-base.new" \
+    rm -rf --one-file-system "$BASE" "$REPO" "$KEYS" "$STAMP" "$CLIENT" "$LAB_DIR/lab-base.new" \
         "$LAB_DIR/lab-repo.new" "$LAB_DIR/lab-build.log"
     log "cache removed"
 }

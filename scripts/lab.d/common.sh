@@ -5,6 +5,7 @@ BASE=$LAB_DIR/lab-base          # root filesystem every host starts from
 REPO=$LAB_DIR/lab-repo          # offline apt repository (flat)
 KEYS=$LAB_DIR/lab-keys          # client ssh key and lab CA, kept between labs
 STAMP=$LAB_DIR/lab-cache.stamp  # what the cache was built from
+CLIENT=$LAB_DIR/lab-client      # venv with the Delta Chat RPC server and client
 BRIDGE=labbr0
 GW=$LAB_NET.1                   # ns.LAB_DOMAIN, pebble.LAB_DOMAIN
 PUSH_IP=$LAB_NET.2              # notifications.LAB_DOMAIN
