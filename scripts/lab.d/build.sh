@@ -29,14 +29,9 @@ make_keys() {
         -keyout "$KEYS/ca.key" -out "$KEYS/ca.crt" 2> /dev/null
 }
 
-# What the cache is made from; `build` is skipped while this is unchanged.
-cache_key() {
-    { echo "format $LAB_BUILD_FORMAT $LAB_SUITE $LAB_MIRROR $LAB_SECURITY_MIRROR"
-      echo "base $LAB_BASE_PKGS"; lab_packages | sort -u; } | sha256sum | cut -d' ' -f1
-}
-cache_current() { [ -d "$BASE" ] && [ -d "$REPO" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(cache_key)" ]; }
+cache_current() { [ -d "$BASE" ] && [ -d "$REPO" ]; }
 
-build_unmount() { local m=$LAB_DIR/lab-base.new/proc; ! mountpoint -q "$m" || umount "$m"; }
+build_unmount() { local m=$BASE.new/proc; ! mountpoint -q "$m" || umount "$m"; }
 
 # A Delta Chat client for lab tests: the official RPC server (a static
 # binary in a wheel) and its Python client, in a venv from PyPI.
@@ -53,18 +48,20 @@ client_build() {
 
 cmd_build() {
     [ -r "$LAB_PACKAGES_FILE" ] || die "package list $LAB_PACKAGES_FILE not readable"
+    cache_paths "$(cache_key)"     # never a running lab's old cache
     mkdir -p "$LAB_DIR"
     take_lock "$LAB_DIR/.lab-build.lock" 1800 "lab build"
     client_build
     if [ "${1:-}" != --force ] && cache_current; then
         log "cache is current ($BASE, $REPO); 'build --force' rebuilds it"; return 0
     fi
-    lab_is_up && die "the lab is up; run 'scripts/lab down' first"
-    local kept; kept=$(compgen -G "$LAB_DIR/*.ovl" | xargs) \
-        && die "kept host roots ($kept) sit on the current base; run 'scripts/lab up' and 'down' (without --keep) first"
-    mkdir -p "$LAB_DIR"
+    local users; users=$(cache_users "$BASE" "$REPO")
+    [ -z "$users" ] || die "not rebuilding $BASE: a running lab uses it (run 'down' there first):"$'\n'"$users"
+    if [ -d "$BASE" ] && grep -qs "lowerdir=$BASE," "$LAB_DIR"/*.ovl/lowerdir; then
+        die "host roots kept with 'down --keep' sit on $BASE; run 'up' and 'down' (without --keep) first"
+    fi
     make_keys
-    local new=$LAB_DIR/lab-base.new rnew=$LAB_DIR/lab-repo.new blog=$LAB_DIR/lab-build.log t0=$SECONDS p
+    local new=$BASE.new rnew=$REPO.new blog=$LAB_DIR/lab-build.log t0=$SECONDS p
     build_unmount; rm -rf --one-file-system "$new" "$rnew"
     trap build_unmount EXIT
     : > "$blog"
@@ -107,7 +104,7 @@ cmd_build() {
     log "indexing $(find "$rnew" -name '*.deb' | wc -l) debs ($((SECONDS - t0))s)"
     (cd "$rnew" && apt-ftparchive packages . > Packages 2>> "$blog" && gzip -9nc Packages > Packages.gz \
         && apt-ftparchive -o APT::FTPArchive::Release::Origin=chatlab -o APT::FTPArchive::Release::Label=chatlab \
-            -o APT::FTPArchive::Release::Suite=lab release . > ../lab-repo.Release && mv ../lab-repo.Release Release) \
+            -o APT::FTPArchive::Release::Suite=lab release . > "$LAB_DIR/.Release.new" && mv "$LAB_DIR/.Release.new" Release) \
         || die "indexing the repo failed, see $blog"
 
     # Finalize: offline apt source, lab CA trusted, lab key authorized; host
@@ -129,14 +126,34 @@ cmd_build() {
 
     rm -rf --one-file-system "$BASE" "$REPO"
     mv "$new" "$BASE"; mv "$rnew" "$REPO"
-    cache_key > "$STAMP"
     trap - EXIT
     log "build done in $((SECONDS - t0))s: base $(du -sh "$BASE" | cut -f1), repo $(du -sh "$REPO" | cut -f1)"
 }
 
+# Labs of any LAB_NS share the cache: their host roots sit on the base,
+# their hosts bind-mount the repo, their clients use the keys.
+# cache_users BASE REPO: what uses this cache (labs of any LAB_NS share it)
+cache_users() {
+    awk -v b="lowerdir=$1," 'index($4, b) { print "mounted " $2 }' /proc/mounts
+    pgrep -f -a -- "--bind-ro=$2:" | awk '{ print "host " $0 }' | cut -c1-120 || true
+}
+
+# clean: remove every cache no running lab uses; keys and client only when
+# no lab runs at all.
 cmd_clean() {
     lab_is_up && die "the lab is up; run 'scripts/lab down' first"
-    rm -rf --one-file-system "$BASE" "$REPO" "$KEYS" "$STAMP" "$CLIENT" "$LAB_DIR/lab-base.new" \
-        "$LAB_DIR/lab-repo.new" "$LAB_DIR/lab-build.log"
-    log "cache removed"
+    local b r users busy=0
+    for b in "$LAB_DIR"/lab-base "$LAB_DIR"/lab-base-*; do
+        case $b in *.new) continue ;; esac
+        [ -e "$b" ] || continue
+        r=${b/lab-base/lab-repo}
+        users=$(cache_users "$b" "$r")
+        if [ -n "$users" ]; then log "keeping $b, in use:"$'\n'"$users"; busy=1; continue; fi
+        rm -rf --one-file-system "$b" "$r" "$b.new" "$r.new"
+        log "removed $b and $r"
+    done
+    if [ "$busy" = 0 ]; then
+        rm -rf --one-file-system "$KEYS" "$CLIENT" "$LAB_DIR/lab-build.log" "$LAB_DIR/lab-cache.stamp"
+        log "removed the keys and the client"
+    fi
 }

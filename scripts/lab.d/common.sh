@@ -1,16 +1,27 @@
 # Helpers shared by every lab command: logging, process bookkeeping, names.
 # shellcheck shell=bash
 
-BASE=$LAB_DIR/lab-base          # root filesystem every host starts from
-REPO=$LAB_DIR/lab-repo          # offline apt repository (flat)
 KEYS=$LAB_DIR/lab-keys          # client ssh key and lab CA, kept between labs
-STAMP=$LAB_DIR/lab-cache.stamp  # what the cache was built from
 CLIENT=$LAB_DIR/lab-client      # venv with the Delta Chat RPC server and client
 BRIDGE=labbr0
 GW=$LAB_NET.1                   # ns.LAB_DOMAIN, pebble.LAB_DOMAIN
 PUSH_IP=$LAB_NET.2              # notifications.LAB_DOMAIN
 FILES_IP=$LAB_NET.3             # files.LAB_DOMAIN
 [ -n "$LAB_NET6" ] && [ ! -e /proc/net/if_inet6 ] && LAB_NET6=""   # host without IPv6
+
+# Packages listed in LAB_PACKAGES_FILE: first word of each line, '#' comments.
+lab_packages() { sed -e 's/#.*//' "$LAB_PACKAGES_FILE" | awk 'NF { print $1 }'; }
+
+# The cache (base root filesystem + offline repo) is named after what it is
+# built from, so checkouts with different package lists or settings (several
+# engineers, CI) each keep their own instead of rebuilding each other's.
+cache_key() {
+    { echo "format $LAB_BUILD_FORMAT $LAB_SUITE $LAB_MIRROR $LAB_SECURITY_MIRROR"
+      echo "base $LAB_BASE_PKGS"; lab_packages 2> /dev/null | sort -u; } | sha256sum | cut -c1-12
+}
+cache_paths() { BASE=$LAB_DIR/lab-base-$1; REPO=$LAB_DIR/lab-repo-$1; }
+# A running lab keeps using the cache it booted from.
+if [ -s "$LAB_RUN/cache" ]; then read -r BASE REPO < "$LAB_RUN/cache"; else cache_paths "$(cache_key)"; fi
 
 log() { printf '[lab %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -54,9 +65,6 @@ host_ip() {
     die "unknown lab host '$name' (hosts: $(host_names | xargs))"
 }
 root_of() { echo "$LAB_DIR/$LAB_NS-$1"; }
-
-# Packages listed in LAB_PACKAGES_FILE: first word of each line, '#' comments.
-lab_packages() { sed -e 's/#.*//' "$LAB_PACKAGES_FILE" | awk 'NF { print $1 }'; }
 
 # Is PID alive? A zombie counts as dead: a slow-reaping PID 1 (as on CI VMs)
 # leaves our stopped daemons as zombies for seconds, and `kill -0` would

@@ -49,10 +49,12 @@ e2e_check_refusals() {
     e2e_result "the lab subnet $LAB_NET.0/24 is free here${out:+ ($out)}" "$rc"
 }
 
-# Every process in the lab's namespaces, recorded before `down`.
+# Every process of this lab, recorded before `down`: all in its namespaces,
+# plus the host supervisors (they run in the host namespace).
 e2e_lab_pids() {
     local ns
     for ns in "$LAB_NS" $(printf "$LAB_NS-%s " $(host_names)); do ip netns pids "$ns" 2> /dev/null || true; done
+    cat "$LAB_RUN"/*.pid 2> /dev/null || true
 }
 
 # What `down` must leave behind: nothing of the lab.
@@ -64,7 +66,8 @@ e2e_check_down() {
     e2e_result "down: no lab network namespace left${left:+ ($left)}" "$([ -z "$left" ]; echo $?)"
     left=$(awk -v d="$LAB_DIR/$LAB_NS-" 'index($2, d) == 1 { print $2 }' /proc/mounts)
     e2e_result "down: no host root mounted${left:+ ($left)}" "$([ -z "$left" ]; echo $?)"
-    left=$(pgrep -f -a "systemd-nspawn -D $LAB_DIR/$LAB_NS-|$LAB_SCRIPTS/lab __run|labhttp.py|pebble -config $LAB_RUN|nsd -d -c $LAB_RUN" || true)
+    # (other labs on this machine have other LAB_NS and LAB_RUN)
+    left=$(pgrep -f -a "systemd-nspawn -D $LAB_DIR/$LAB_NS-|labhttp.py .*$LAB_RUN/|pebble -config $LAB_RUN/|nsd -d -c $LAB_RUN/" || true)
     e2e_result "down: no lab process left${left:+ ($left)}" "$([ -z "$left" ]; echo $?)"
     left=$(ip route show "$LAB_NET.0/24"; [ -z "$LAB_NET6" ] || ip -6 route show "${LAB_NET6}/64")
     e2e_result "down: guard routes removed${left:+ ($left)}" "$([ -z "$left" ]; echo $?)"

@@ -9,6 +9,10 @@ rootfs_up() {
         # nspawn cannot overlay "/" itself; our own overlayfs is persistent
         # across container restarts and costs nothing to create
         mkdir -p "$root.ovl/upper" "$root.ovl/work" "$root"
+        if [ -f "$root.ovl/lowerdir" ] && [ "$(cat "$root.ovl/lowerdir")" != "lowerdir=$BASE," ]; then
+            die "$name: its kept root was made on another cache ($(cat "$root.ovl/lowerdir")); run 'scripts/lab down' without --keep"
+        fi
+        echo "lowerdir=$BASE," > "$root.ovl/lowerdir"   # lets build see which base kept roots need
         [ -n "$(ls -A "$root.ovl/upper")" ] || fresh=1
         mountpoint -q "$root" || mount -t overlay overlay \
             -o "lowerdir=$BASE,upperdir=$root.ovl/upper,workdir=$root.ovl/work" "$root"
@@ -110,12 +114,12 @@ write_ssh_config() {
 cmd_up() {
     take_lock "/run/lock/$LAB_NS.lock" 300 "scripts/lab up/down"
     if ! cache_current; then
-        [ -d "$BASE" ] && die "the cache is out of date (lab packages or build settings changed); run: scripts/lab build"
-        die "no cache yet; run: scripts/lab build"
+        die "no cache for these lab packages and settings yet ($BASE); run: scripts/lab build"
     fi
     lab_is_up && die "the lab is already up (scripts/lab down first)"
     local name ip i=0 t0=$SECONDS
     mkdir -p "$LAB_RUN"
+    echo "$BASE $REPO" > "$LAB_RUN/cache"
     : > "$LAB_RUN/hosts"
     for name in $LAB_HOSTS; do
         # ve-NAME must fit the 15-character interface name limit
