@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# `cmdeploy dns` against a lab relay: write the zone, publish it in the lab
+# DNS, check it; then break single records and see the check name them.
+# Needs relay1 only; no deploy: the DKIM key and an ACME account URL are put
+# on the host by hand, as a deployed relay would have them.
+SUITE=dns-lab
+. "$(dirname "$0")/lib.sh"
+
+CMDEPLOY=${CMDEPLOY:-$PWD/.build/debug/cmdeploy}
+D=relay1.$LAB_DOMAIN
+ACCOUNT=https://pebble.$LAB_DOMAIN:14000/my-account/dnslab
+INI=$TMP/chatmail.ini
+ZONE=$TMP/$D.zone
+
+cmdeploy() { client "$CMDEPLOY" "$@" --config "$INI" --ssh-host "$D" --ssh-config "$LAB_SSH_CONFIG"; }
+last_line() { "$@" 2>&1 | tail -n 1; }
+# without_lines PATTERN: the zone without the lines matching PATTERN, as a new zone file
+without_lines() { grep -Ev -- "$1" "$ZONE" > "$TMP/$D.partial.zone" && echo "$TMP/$D.partial.zone"; }
+
+"$CMDEPLOY" init "$D" --config "$INI" > /dev/null || { fail "cmdeploy init"; finish; exit; }
+
+check "relay1: a DKIM key and an ACME account as a deployed relay has them" on relay1 "
+    set -e
+    mkdir -p /etc/dkimkeys
+    openssl genrsa -out /etc/dkimkeys/opendkim.private 2048 2>/dev/null
+    printf '#!/bin/sh\n[ \"\$1\" = account-url ] && echo $ACCOUNT\n' > /usr/local/bin/acmetool
+    chmod 755 /usr/local/bin/acmetool"
+
+check "dns --zonefile writes the zone (installing dig on the relay)" cmdeploy dns --zonefile "$ZONE"
+check "zone: DKIM record split into strings of at most 255 bytes" \
+    awk '/^opendkim._domainkey/ { n = split($0, s, "\""); if (n < 5) exit 1; for (i = 2; i < n; i += 2) if (length(s[i]) > 255) exit 1; f = 1 } END { exit !f }' "$ZONE"
+check "zone: CAA with the ACME account URL" grep -q "CAA    0 issue \"letsencrypt.org;accounturi=$ACCOUNT\"" "$ZONE"
+check "zone: A record of relay1" grep -Eq "^$D\. +3600 +IN  A +$LAB_NET.11$" "$ZONE"
+check "zone: MTA-STS records (acme mode)" grep -q "^mta-sts.$D. .*CNAME  $D.$" "$ZONE"
+
+check_fails "dns before publishing: exit 1, MTA-STS CNAME not set" \
+    "NOT SET  mta-sts\.$D\. CNAME" cmdeploy dns
+check "publish the zone in the lab DNS" "$LAB" dns-publish "$ZONE" "$D"
+check "dns with the published zone: exit 0" cmdeploy dns
+check_eq "dns says all records are correct" "Great! All your DNS entries are verified and correct." \
+    last_line cmdeploy dns
+
+check "publish the zone without www CNAME and DMARC" "$LAB" dns-publish "$(without_lines '^(www\.|_dmarc\.)')" "$D"
+check_fails "missing required record: exit 1 naming it" \
+    "NOT SET  www\.$D\. CNAME" cmdeploy dns
+check_fails "missing recommended record is listed as a warning" \
+    "these recommended DNS entries are not set:" cmdeploy dns
+
+check "publish the zone without DMARC only" "$LAB" dns-publish "$(without_lines '^_dmarc\.')" "$D"
+check "missing recommended record only: still exit 0" cmdeploy dns
+
+check "publish the full zone again" "$LAB" dns-publish "$ZONE" "$D"
+check "relay1: a new DKIM key" on relay1 "openssl genrsa -out /etc/dkimkeys/opendkim.private 2048 2>/dev/null"
+check_fails "changed DKIM key: exit 1, set differently" \
+    "WRONG    opendkim\._domainkey\.$D\. TXT" cmdeploy dns
+
+IP_INI=$TMP/ipv4.ini
+"$CMDEPLOY" init "$LAB_NET.11" --config "$IP_INI" > /dev/null
+check_eq "IPv4 relay: nothing to check" "[WARNING] $LAB_NET.11 is not a domain, skipping DNS checks." \
+    "$CMDEPLOY" dns --config "$IP_INI"
+finish
