@@ -13,6 +13,13 @@ INI=$TMP/chatmail.ini
 ZONE=$TMP/$D.zone
 
 cmdeploy() { client "$CMDEPLOY" "$@" --config "$INI" --ssh-host "$D" --ssh-config "$LAB_SSH_CONFIG"; }
+# check_out NAME WANT UNWANTED CMD...: CMD's output (its exit status aside)
+# must match WANT and must not match UNWANTED
+check_out() {
+    local name=$1 want=$2 unwanted=$3 out; shift 3
+    out=$("$@" 2>&1)
+    if grep -Eq -- "$want" <<< "$out" && ! grep -Eq -- "$unwanted" <<< "$out"; then pass "$name"; else fail "$name" "$out"; fi
+}
 last_line() { "$@" 2>&1 | tail -n 1; }
 # without_lines PATTERN: the zone without the lines matching PATTERN, as a new zone file
 without_lines() { grep -Ev -- "$1" "$ZONE" > "$TMP/$D.partial.zone" && echo "$TMP/$D.partial.zone"; }
@@ -36,10 +43,17 @@ check "zone: MTA-STS records (acme mode)" grep -q "^mta-sts.$D. .*CNAME  $D.$" "
 
 check_fails "dns before publishing: exit 1, MTA-STS CNAME not set" \
     "NOT SET  mta-sts\.$D\. CNAME" cmdeploy dns
+check_fails "run pre-check before publishing: MTA-STS CNAME missing" \
+    "^Missing MTA-STS CNAME record:$" cmdeploy run --dry-run
+check_out "run --skip-dns-check does not look up DNS" "login to $D" "Collecting initial DNS|Missing" \
+    cmdeploy run -v --dry-run --skip-dns-check
 check "publish the zone in the lab DNS" "$LAB" dns-publish "$ZONE" "$D"
 check "dns with the published zone: exit 0" cmdeploy dns
 check_eq "dns says all records are correct" "Great! All your DNS entries are verified and correct." \
     last_line cmdeploy dns
+
+check_out "run pre-check with the published zone passes" "Collecting initial DNS settings" "Missing|DNS lookup" \
+    cmdeploy run -v --dry-run
 
 check "publish the zone without www CNAME and DMARC" "$LAB" dns-publish "$(without_lines '^(www\.|_dmarc\.)')" "$D"
 check_fails "missing required record: exit 1 naming it" \
@@ -56,6 +70,11 @@ check "publish the full zone again" "$LAB" dns-publish "$ZONE" "$D"
 check "relay1: a new DKIM key" on relay1 "openssl genrsa -out /etc/dkimkeys/opendkim.private 2048 2>/dev/null"
 check_fails "changed DKIM key: exit 1, DKIM record set differently at ns.$LAB_DOMAIN" \
     "ns\.$LAB_DOMAIN: set differently: \"v=DKIM1;k=rsa;p=" cmdeploy dns
+
+NOADDR_INI=$TMP/noaddr.ini
+"$CMDEPLOY" init "nothere.$LAB_DOMAIN" --config "$NOADDR_INI" > /dev/null
+check_fails "run pre-check: a domain without A/AAAA" "^Missing A and/or AAAA DNS records for nothere\.$LAB_DOMAIN!$" \
+    client "$CMDEPLOY" run --dry-run --config "$NOADDR_INI" --ssh-host "$D" --ssh-config "$LAB_SSH_CONFIG"
 
 IP_INI=$TMP/ipv4.ini
 "$CMDEPLOY" init "$LAB_NET.11" --config "$IP_INI" > /dev/null

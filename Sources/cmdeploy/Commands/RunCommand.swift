@@ -52,6 +52,19 @@ struct RunCommand: ParsableCommand {
                 options.stages = try Deployment.parseStages(text)
             }
             try Deployment.preflight(config)
+            let target = host.target(for: config)
+            let remote = try host.connect(target, verbose: global.verbose)
+            defer { remote.close() }
+            // The same lookups as `cmdeploy dns`, in one round trip, before
+            // anything is built or changed. IPv4 relays have no DNS to check.
+            if !skipDnsCheck && !config.isIPv4Relay {
+                let probe = try collectDNS(config, on: remote, verbose: global.verbose)
+                if let problems = DNSPreCheck.problems(config, probe: probe) {
+                    for line in problems { Console.error(line) }
+                    throw ExitCode(1)
+                }
+                acmeMissing = config.strictTLS && probe.acmeAccountURL.isEmpty
+            }
             let context = DeployContext(
                 config: config, disableMail: disableMail,
                 chatmaild: websiteOnly ? nil : try Deployment.locateChatmaild(chatmaildBinary),
@@ -62,18 +75,6 @@ struct RunCommand: ParsableCommand {
                 throw DeployFailure("no relay components are built into this version of cmdeploy yet")
             }
             let desired = try DesiredState(components: components, context: context)
-            let target = host.target(for: config)
-            let remote = try host.connect(target, verbose: global.verbose)
-            defer { remote.close() }
-            // IPv4 relays have no DNS to check (reference 2.3 step 2).
-            if !skipDnsCheck && !config.isIPv4Relay && !websiteOnly {
-                let probe = try collectDNS(config, on: remote, verbose: global.verbose)
-                if let problems = DNSPreCheck.problems(config, probe: probe) {
-                    for line in problems { Console.error(line) }
-                    throw ExitCode(1)
-                }
-                acmeMissing = config.strictTLS && probe.acmeAccountURL.isEmpty
-            }
             let engine = Engine(host: remote, desired: desired, onEvent: printer.handle)
             let summary = try engine.run(dryRun: dryRun, stages: options.stages, withContent: options.showDiff) { plan, probe in
                 if let binary = context.chatmaild {
