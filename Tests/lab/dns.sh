@@ -66,6 +66,13 @@ check_fails "missing recommended record is listed as a warning" \
 check "publish the zone without DMARC only" "$LAB" dns-publish "$(without_lines '^_dmarc\.')" "$D"
 check "missing recommended record only: still exit 0" cmdeploy dns
 
+# A second name server that does not answer (files.test runs no DNS server).
+{ cat "$ZONE"; echo "$D. 3600 IN NS ns.$LAB_DOMAIN."; echo "$D. 3600 IN NS files.$LAB_DOMAIN."; } > "$TMP/$D.2ns.zone"
+check "publish the zone with a second, dead name server" "$LAB" dns-publish "$TMP/$D.2ns.zone" "$D"
+check "dead secondary: still exit 0" cmdeploy dns
+check_out "dead secondary: named as unreachable, records still right" \
+    "WARNING: name server files\.$LAB_DOMAIN is unreachable from the relay" "Please set required" cmdeploy dns
+
 check "publish the full zone again" "$LAB" dns-publish "$ZONE" "$D"
 check "relay1: a new DKIM key" on relay1 "openssl genrsa -out /etc/dkimkeys/opendkim.private 2048 2>/dev/null"
 check_fails "changed DKIM key: exit 1, DKIM record set differently at ns.$LAB_DOMAIN" \
