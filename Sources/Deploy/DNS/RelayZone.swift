@@ -22,9 +22,9 @@ public struct RelayZone: Sendable {
         let d = config.mailDomain
         let published = probe.published
         var ipv4 = published[DNSQuery(d, "A")] ?? []
-        if ipv4.isEmpty { ipv4 = probe.ipv4Addresses }
+        if ipv4.isEmpty { ipv4 = RelayZone.preferPublic(probe.ipv4Addresses) }
         var ipv6 = published[DNSQuery(d, "AAAA")] ?? []
-        if ipv6.isEmpty { ipv6 = probe.ipv6Addresses }
+        if ipv6.isEmpty { ipv6 = RelayZone.preferPublic(probe.ipv6Addresses) }
         if config.disableIPv6 { ipv6 = [] }
         let stsID = RelayZone.stsID(published[DNSQuery("_mta-sts.\(d)", "TXT")] ?? []) ?? RelayZone.newSTSID(now)
         self.init(domain: d, ipv4: ipv4, ipv6: ipv6, strictTLS: config.strictTLS, stsID: stsID,
@@ -72,6 +72,22 @@ public struct RelayZone: Sendable {
         lines += recommended.map(\.line)
         lines.append("")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The public addresses among `addresses`, or all of them when none is
+    /// public (a relay behind NAT, or a lab): a private address in the
+    /// zone is easier to spot and fix than a missing record.
+    static func preferPublic(_ addresses: [String]) -> [String] {
+        let isPrivate: (String) -> Bool = { a in
+            let lower = a.lowercased()
+            if lower.contains(":") { return lower.hasPrefix("fc") || lower.hasPrefix("fd") }
+            let octets = a.split(separator: ".").compactMap { Int($0) }
+            guard octets.count == 4 else { return false }
+            return octets[0] == 10 || (octets[0] == 172 && (16...31).contains(octets[1]))
+                || (octets[0] == 192 && octets[1] == 168) || (octets[0] == 100 && (64...127).contains(octets[1]))
+        }
+        let publicOnes = addresses.filter { !isPrivate($0) }
+        return publicOnes.isEmpty ? addresses : publicOnes
     }
 
     /// The id of a published MTA-STS policy record, kept so that writing

@@ -84,6 +84,13 @@ import Testing
         #expect(both.records.filter { $0.type == "AAAA" }.map(\.rdata) == ["2001:db8::5"])
     }
 
+    @Test func publicInterfaceAddressesArePreferred() {
+        #expect(RelayZone.preferPublic(["10.0.0.5", "203.0.113.5", "192.168.1.2"]) == ["203.0.113.5"])
+        #expect(RelayZone.preferPublic(["fd79:79::11", "2001:db8::5"]) == ["2001:db8::5"])
+        #expect(RelayZone.preferPublic(["10.79.0.11"]) == ["10.79.0.11"])
+        #expect(RelayZone.preferPublic(["172.32.0.1", "172.16.0.1"]) == ["172.32.0.1"])
+    }
+
     @Test func publishedMTASTSIdIsKept() throws {
         var probe = RelayDNSProbe(domain: "chat.example.org")
         probe.servers = ["ns1"]
