@@ -24,6 +24,9 @@ enum Console {
 
     private static func colored(_ text: String, code: String) {
         let line = useColor ? "\u{1B}[\(code)m\(text)\u{1B}[0m\n" : text + "\n"
+        // stdout is buffered when piped: flush it so a log shows both
+        // streams in the order they were written.
+        fflush(stdout)
         fputs(line, stderr)
     }
 }

@@ -23,6 +23,9 @@ rootfs_up() {
     fi
     if [ "$fresh" = 1 ]; then
         echo "$name.$LAB_DOMAIN" > "$root/etc/hostname"
+        # the base image holds the resolver of the lab it was built for; a
+        # lab on another LAB_NET needs its own
+        echo "nameserver $GW" > "$root/etc/resolv.conf"
         printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s %s\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
             "$name.$LAB_DOMAIN" "$name" > "$root/etc/hosts"
         systemd-id128 new > "$root/etc/machine-id"

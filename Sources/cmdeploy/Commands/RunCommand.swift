@@ -45,14 +45,25 @@ struct RunCommand: ParsableCommand {
         options.websiteOnly = websiteOnly
         options.showDiff = diff || global.verbose
         options.chatmaildBinary = chatmaildBinary
+        var acmeMissing = false
         let printer = EventPrinter(mode: json ? .json : (Console.isTerminal ? .terminal : .plain))
         do {
             if let text = stages ?? ProcessInfo.processInfo.environment["CMDEPLOY_STAGES"].flatMap({ $0.isEmpty ? nil : $0 }) {
                 options.stages = try Deployment.parseStages(text)
             }
             try Deployment.preflight(config)
-            if !skipDnsCheck && !config.isIPv4Relay && !websiteOnly {
-                printer.note("DNS pre-check: not built into this version yet; continuing (see cmdeploy dns).")
+            let target = host.target(for: config)
+            let remote = try host.connect(target, verbose: global.verbose)
+            defer { remote.close() }
+            // The same lookups as `cmdeploy dns`, in one round trip, before
+            // anything is built or changed. IPv4 relays have no DNS to check.
+            if !skipDnsCheck && !config.isIPv4Relay {
+                let probe = try collectDNS(config, on: remote, verbose: global.verbose)
+                if let problems = DNSPreCheck.problems(config, probe: probe) {
+                    for line in problems { Console.error(line) }
+                    throw ExitCode(1)
+                }
+                acmeMissing = config.strictTLS && probe.acmeAccountURL.isEmpty
             }
             let context = DeployContext(
                 config: config, disableMail: disableMail,
@@ -64,9 +75,6 @@ struct RunCommand: ParsableCommand {
                 throw DeployFailure("no relay components are built into this version of cmdeploy yet")
             }
             let desired = try DesiredState(components: components, context: context)
-            let target = host.target(for: config)
-            let remote = try host.connect(target, verbose: global.verbose)
-            defer { remote.close() }
             let engine = Engine(host: remote, desired: desired, onEvent: printer.handle)
             let summary = try engine.run(dryRun: dryRun, stages: options.stages, withContent: options.showDiff) { plan, probe in
                 if let binary = context.chatmaild {
@@ -85,6 +93,10 @@ struct RunCommand: ParsableCommand {
         if dryRun { return }
         if websiteOnly {
             Console.success("Website deployment completed.")
+        } else if acmeMissing {
+            // A first deploy creates the ACME account; the CAA record needs its URL.
+            Console.error("Deploy completed but letsencrypt not configured")
+            Console.error("Run 'cmdeploy run' again")
         } else if config.isIPv4Relay {
             Console.success("Deploy completed.")
         } else {

@@ -9,21 +9,6 @@ func notBuiltYet(_ name: String) -> ExitCode {
     return ExitCode(2)
 }
 
-struct DNSCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "dns", abstract: "Check the relay's DNS records, or write them as a zone file.")
-
-    @Option(help: ArgumentHelp("Write the zone to this file instead of checking.", valueName: "path"))
-    var zonefile: String?
-    @OptionGroup var host: SSHHostOption
-    @OptionGroup var global: GlobalOptions
-
-    func run() throws {
-        _ = try global.loadConfig()
-        throw notBuiltYet("dns")
-    }
-}
-
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Report the relay's health: services, ports, certificates, queue, disk.")
