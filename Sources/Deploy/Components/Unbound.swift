@@ -23,15 +23,17 @@ struct Unbound: Component {
             Package("dns-root-data")
             Package("dnsutils")
             Package("resolvconf", present: false)
+            // A regular file: it replaces resolved's or resolvconf's symlink.
+            File("/etc/resolv.conf", text: resolv)
             // resolved would hold port 53 and rewrite /etc/resolv.conf; a mask
             // (a link to /dev/null) keeps it off even if it gets installed.
+            // Configure stage, after every download: with resolved gone, the
+            // old resolv.conf (its stub) no longer answers.
             GuardedCommand(
                 "mask \(resolved)",
                 "systemctl stop \(resolved) >/dev/null 2>&1 || true; systemctl mask \(resolved)",
                 unless: "[ \"$(readlink /etc/systemd/system/\(resolved))\" = /dev/null ]",
-                stage: .install)
-            // A regular file: it replaces resolved's or resolvconf's symlink.
-            File("/etc/resolv.conf", text: resolv)
+                stage: .configure)
             Directory("/etc/unbound/unbound.conf.d")
             File(Self.confPath, text: conf, validate: Self.validate)
             // A unit that failed too often refuses to start until reset.

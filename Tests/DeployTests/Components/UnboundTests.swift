@@ -75,10 +75,10 @@ import Testing
         #expect(r.output.contains("chatmail.conf"), "names the file: \(r.output)")
     }
 
-    @Test func resolvedIsMaskedBeforeResolvConfIsWritten() throws {
+    @Test func resolvedIsMaskedAfterTheDownloads() throws {
         let m = try manifest()
         let mask = try #require(m.command("mask systemd-resolved.service"))
-        #expect(mask.stage == .install)
+        #expect(mask.stage == .configure, "after the downloads, which may still need resolved")
         #expect(mask.command.contains("systemctl mask systemd-resolved.service"))
         // The guard reads the mask link itself, so it also works offline.
         let dir = try scratchDir("mask")
