@@ -17,6 +17,10 @@ struct Base: Component {
             Package("rsync")
             Package("unattended-upgrades")
             File("/etc/apt/apt.conf.d/20auto-upgrades", text: autoUpgrades)
+            // apt's own timers run the daily refresh and upgrade; enabled by
+            // default on Debian, declared so a relay cannot silently lack them.
+            Service("apt-daily.timer")
+            Service("apt-daily-upgrade.timer")
             // vmail owns all mail and runs the chatmaild services; iroh runs
             // iroh-relay (its unit says Group=iroh, created with the user).
             SystemUser("vmail")

@@ -14,6 +14,10 @@ import Testing
         let auto = try #require(m.text("/etc/apt/apt.conf.d/20auto-upgrades"))
         #expect(auto.contains("APT::Periodic::Update-Package-Lists \"1\";"))
         #expect(auto.contains("APT::Periodic::Unattended-Upgrade \"1\";"))
+        for timer in ["apt-daily.timer", "apt-daily-upgrade.timer"] {
+            let s = try #require(m.service(timer))
+            #expect(s.enabled && s.running && s.restartOn.isEmpty)
+        }
     }
 
     @Test func ipv4RelayKeepsTheBracketsInMailname() throws {
