@@ -24,6 +24,10 @@ TEST_PACKAGES+=(openssh-server openssh-client)
 # use its smtp-sink/smtp-source. Installed as "No configuration", so the
 # system's own Postfix stays unconfigured and does not listen anywhere.
 TEST_PACKAGES+=(postfix)
+# The base components' tests check the rendered configs with the real tools:
+# unbound-checkconf, and Debian's mtail running our mtail program over sample
+# journal lines (systemd-analyze and apt-config come with the base system).
+TEST_PACKAGES+=(unbound mtail)
 
 # chatmaild: libcrypt for SHA512-CRYPT (build); a real Dovecot (IMAP, LMTP,
 # doveadm, Lua push hook) for its integration suite (test).

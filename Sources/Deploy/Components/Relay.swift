@@ -4,7 +4,17 @@
 public enum Relay {
     public static func components(for context: DeployContext) -> [any Component] {
         var list: [any Component] = []
-        // Components are added here as they are built.
+        list.append(Base())            // ChatmailDeployer
+        list.append(LegacyRemove())    // LegacyRemoveDeployer
+        // FiltermailDeployer
+        list.append(Journald())        // JournaldDeployer
+        list.append(Unbound())         // UnboundDeployer
+        // TurnDeployer, IrohDeployer, TLS, WebsiteDeployer
+        list.append(Chatmaild())       // ChatmailVenvDeployer
+        list.append(Mtasts())          // MtastsDeployer
+        // OpendkimDeployer, DovecotDeployer, PostfixDeployer, FcgiwrapDeployer, NginxDeployer
+        list.append(Mtail())           // MtailDeployer
+        list.append(Version())         // GithashDeployer
         _ = context
         return list
     }

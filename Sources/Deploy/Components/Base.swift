@@ -1,0 +1,33 @@
+/// The base system (reference §3.3 ChatmailDeployer): apt settings, tools,
+/// the service accounts, /etc/mailname and the mailboxes folder.
+///
+/// The Python tool ran a full `apt upgrade` on every deploy, which made every
+/// deploy slow and able to change unrelated packages. Here
+/// unattended-upgrades installs security updates daily, independent of
+/// deploys, and a deploy that changes nothing changes nothing.
+struct Base: Component {
+    let name = "base"
+
+    func manifest(_ context: DeployContext) throws -> Manifest {
+        let config = context.config
+        let autoUpgrades = try Templates.text("base/20auto-upgrades")
+        return Manifest {
+            File("/etc/apt/apt.conf.d/00InstallRecommends", text: "APT::Install-Recommends \"false\";\n")
+            Package("curl")
+            Package("rsync")
+            Package("unattended-upgrades")
+            File("/etc/apt/apt.conf.d/20auto-upgrades", text: autoUpgrades)
+            // apt's own timers run the daily refresh and upgrade; enabled by
+            // default on Debian, declared so a relay cannot silently lack them.
+            Service("apt-daily.timer")
+            Service("apt-daily-upgrade.timer")
+            // vmail owns all mail and runs the chatmaild services; iroh runs
+            // iroh-relay (its unit says Group=iroh, created with the user).
+            SystemUser("vmail")
+            SystemUser("iroh")
+            // chatmaild's metadata service fails to start without it.
+            Directory(config.mailboxesDir, owner: "vmail", mode: 0o700)
+            File("/etc/mailname", text: config.mailDomain + "\n")
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// chatmaild, the relay's own services (reference §3.3 ChatmailVenvDeployer,
+/// §4.14): one static binary instead of the Python virtualenv, the deploy's
+/// chatmail.ini beside it, and the systemd units of the Python relay with
+/// the same sockets, users and schedules.
+struct Chatmaild: Component {
+    let name = "chatmaild"
+    static let binaryPath = "/usr/local/bin/chatmaild"
+    static let libDir = "/usr/local/lib/chatmaild"
+    static let iniPath = libDir + "/chatmail.ini"
+
+    /// Long-running dict proxies: restarted when the binary, the ini or
+    /// their own unit changes.
+    static let daemons = ["doveauth", "chatmail-metadata", "lastlogin"]
+    /// Daily jobs: a oneshot .service started by its .timer. The .service
+    /// has no [Install] section and is never started or stopped by the
+    /// deploy (stopping it would cut a running expire short); each run
+    /// starts the current binary anyway.
+    static let jobs = ["chatmail-expire", "chatmail-fsreport"]
+
+    func manifest(_ context: DeployContext) throws -> Manifest {
+        guard let binary = context.chatmaild else {
+            throw DeployFailure("no chatmaild binary to install: pass --chatmaild-binary with a Linux build of chatmaild")
+        }
+        let ini: [UInt8]
+        do {
+            ini = Array(try Data(contentsOf: URL(fileURLWithPath: context.config.path)))
+        } catch {
+            throw DeployFailure("cannot read \(context.config.path): \(error.localizedDescription)")
+        }
+        let units = try Self.units()
+        let unitPath = { (name: String) in "/etc/systemd/system/\(name)" }
+        return Manifest {
+            // The old dict proxy of seed-era relays; doveauth replaced it.
+            retiredService("doveauth-dictproxy.service")
+            File(Self.binaryPath, content: binary.content, mode: 0o755)
+            Directory(Self.libDir)
+            File(Self.iniPath, content: ini)
+            // The Python relay's virtualenv and sdist; no unit uses them now.
+            Absent(Self.libDir + "/venv")
+            Absent(Self.libDir + "/dist")
+            Absent("/etc/cron.d/chatmail-metrics")
+            Absent("/var/www/html/metrics")
+            for (name, text) in units {
+                File(unitPath(name), text: text)
+            }
+            for daemon in Self.daemons {
+                Service(daemon, restartOn: [Self.binaryPath, Self.iniPath, unitPath(daemon + ".service")])
+            }
+            for job in Self.jobs {
+                // A changed .service needs only the daemon-reload; the next run uses it.
+                Service(job + ".timer", restartOn: [unitPath(job + ".timer")])
+            }
+        }
+    }
+
+    /// Unit file name → text, for every unit this component installs.
+    static func units() throws -> [(String, String)] {
+        let values = ["binary": binaryPath, "ini": iniPath]
+        var result: [(String, String)] = []
+        for name in daemons + jobs {
+            result.append((name + ".service", try Templates.render("chatmaild/\(name).service.mustache", values)))
+        }
+        for job in jobs {
+            result.append((job + ".timer", try Templates.text("chatmaild/\(job).timer")))
+        }
+        return result
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+@testable import Deploy
+
+@Suite struct ChatmaildTests {
+    let unitDir = "/etc/systemd/system/"
+
+    @Test func binaryAndIniAreInstalledAsGiven() throws {
+        let context = try componentContext()
+        let m = try Chatmaild().manifest(context)
+        let binary = try #require(m.file("/usr/local/bin/chatmaild"))
+        #expect(binary.content == context.chatmaild?.content)
+        #expect(binary.mode == 0o755 && binary.owner == "root")
+        let ini = try #require(m.file("/usr/local/lib/chatmaild/chatmail.ini"))
+        #expect(ini.content == Array(try Data(contentsOf: URL(fileURLWithPath: context.config.path))))
+        #expect(ini.mode == 0o644)
+        #expect(m.absents.contains("/usr/local/lib/chatmaild/venv"))
+    }
+
+    @Test func unitsRunTheBinaryWithTheSocketsOfThePythonRelay() throws {
+        let m = try Chatmaild().manifest(try componentContext())
+        let ini = "/usr/local/lib/chatmaild/chatmail.ini"
+        let expected = [
+            "doveauth.service": "ExecStart=/usr/local/bin/chatmaild doveauth /run/doveauth/doveauth.socket \(ini)",
+            "chatmail-metadata.service": "ExecStart=/usr/local/bin/chatmaild metadata /run/chatmail-metadata/metadata.socket \(ini)",
+            "lastlogin.service": "ExecStart=/usr/local/bin/chatmaild lastlogin /run/chatmail-lastlogin/lastlogin.socket \(ini)",
+            "chatmail-expire.service": "ExecStart=/usr/local/bin/chatmaild expire \(ini) -v --remove",
+            "chatmail-fsreport.service": "ExecStart=/usr/local/bin/chatmaild fsreport \(ini)",
+        ]
+        for (unit, line) in expected {
+            let text = try #require(m.text(unitDir + unit), "\(unit)")
+            #expect(text.split(separator: "\n").contains(Substring(line)), "\(unit)")
+            #expect(text.contains("User=vmail\n"), "\(unit)")
+        }
+        #expect(m.text(unitDir + "doveauth.service")?.contains("UMask=0077\n") == true)
+        #expect(m.text(unitDir + "lastlogin.service")?.contains("UMask") == false)
+        #expect(m.text(unitDir + "chatmail-expire.timer")?.contains("OnCalendar=*-*-* 00:02:00\n") == true)
+        #expect(m.text(unitDir + "chatmail-expire.timer")?.contains("Persistent") == false)
+        #expect(m.text(unitDir + "chatmail-fsreport.timer")?.contains("OnCalendar=*-*-* 08:02:00\nPersistent=true\n") == true)
+    }
+
+    @Test func restartRules() throws {
+        let m = try Chatmaild().manifest(try componentContext())
+        for daemon in ["doveauth", "chatmail-metadata", "lastlogin"] {
+            let s = try #require(m.service(daemon + ".service"))
+            #expect(s.enabled && s.running)
+            #expect(Set(s.restartOn) == ["/usr/local/bin/chatmaild", "/usr/local/lib/chatmaild/chatmail.ini",
+                                         unitDir + daemon + ".service"])
+        }
+        for job in ["chatmail-expire", "chatmail-fsreport"] {
+            let timer = try #require(m.service(job + ".timer"))
+            #expect(timer.enabled && timer.running)
+            #expect(timer.restartOn == [unitDir + job + ".timer"])
+            // The timer starts the job; the deploy must not stop a running one.
+            #expect(m.service(job + ".service") == nil)
+        }
+        let legacy = try #require(m.command("stop and disable doveauth-dictproxy.service"))
+        #expect(legacy.stage == .install)
+    }
+
+    @Test func missingBinaryIsAClearError() throws {
+        var context = try componentContext()
+        context.chatmaild = nil
+        #expect(throws: DeployFailure.self) { try Chatmaild().manifest(context) }
+        do { _ = try Chatmaild().manifest(context) } catch {
+            #expect("\(error)".contains("--chatmaild-binary"))
+        }
+    }
+
+    /// systemd itself parses the units (PID 1 need not be systemd for
+    /// `systemd-analyze verify`). The binary is swapped for one that exists
+    /// here; systemd then has nothing to complain about, not even a warning.
+    @Test func systemdAcceptsTheUnits() throws {
+        let dir = try scratchDir("units")
+        for (name, text) in try Chatmaild.units() {
+            try text.replacingOccurrences(of: Chatmaild.binaryPath, with: "/bin/true")
+                .write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8)
+        }
+        let names = try Chatmaild.units().map { "\(dir)/\($0.0)" }
+        #expect(names.count == 7)
+        let r = try runTool("/usr/bin/systemd-analyze", ["verify"] + names)
+        #expect(r.status == 0, "\(r.output)")
+        #expect(!r.output.contains(dir), "warnings: \(r.output)")
+    }
+}
