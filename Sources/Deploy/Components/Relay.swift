@@ -6,6 +6,12 @@ public enum Relay {
         var list: [any Component] = []
         // Components are added here as they are built.
         _ = context
+        list.append(Turn())
+        list.append(Iroh())
+        list.append(TLS())
+        list.append(Website())
+        list.append(Fcgiwrap())
+        list.append(Nginx())
         return list
     }
 }
