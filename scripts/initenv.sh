@@ -24,6 +24,10 @@ TEST_PACKAGES+=(openssh-server openssh-client)
 # use its smtp-sink/smtp-source. Installed as "No configuration", so the
 # system's own Postfix stays unconfigured and does not listen anywhere.
 TEST_PACKAGES+=(postfix)
+# The web and TLS component tests check the rendered nginx.conf with the real
+# `nginx -t` (with its stream module), make certificates with openssl and
+# check unit files with `systemd-analyze verify`.
+TEST_PACKAGES+=(nginx libnginx-mod-stream openssl systemd)
 
 wanted=("${BUILD_PACKAGES[@]}")
 [ "${1:-}" = "--test-deps" ] && wanted+=("${TEST_PACKAGES[@]}")
