@@ -20,6 +20,8 @@ public struct Nginx: Component {
         return Manifest {
             Package("nginx")
             Package("libnginx-mod-stream")
+            // The config check makes a stand-in certificate when needed.
+            Package("openssl")
             File(Nginx.confPath, text: conf, validate: validate)
             File(Nginx.autoconfigPath, text: autoconfig)
             File(Nginx.mtaSTSPath, text: mtaSTS)

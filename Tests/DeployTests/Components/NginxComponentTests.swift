@@ -12,7 +12,7 @@ import Testing
 
     @Test func acmeRelay() throws {
         let (r, text) = try conf("mail_domain = chat.example.org")
-        #expect(r.packages == ["nginx", "libnginx-mod-stream"])
+        #expect(r.packages == ["nginx", "libnginx-mod-stream", "openssl"])
         #expect(text.hasPrefix("# Written by cmdeploy"))
         #expect(text.contains("load_module modules/ngx_stream_module.so;\n"))
         // ALPN multiplexing on 443.
