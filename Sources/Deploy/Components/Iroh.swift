@@ -10,6 +10,9 @@ public struct Iroh: Component {
     static let binary = "/usr/local/bin/iroh-relay"
     static let unit = "/etc/systemd/system/iroh-relay.service"
     static let toml = "/etc/iroh-relay.toml"
+    /// The release archive is kept: `iroh_relay_download` pins the archive's
+    /// sha256 (what the release page lists), not the binary's.
+    static let archive = "/usr/local/lib/chatmail/iroh-relay.tar.gz"
 
     /// Upstream publishes iroh-relay v0.35.0 as a tar archive per
     /// architecture; no checksum of it is recorded here yet, so the operator
@@ -28,15 +31,22 @@ public struct Iroh: Component {
         let unitText = try Templates.text("iroh/iroh-relay.service")
         let tomlText = try Templates.text("iroh/iroh-relay.toml")
         return Manifest {
+            // The host fetches the download with curl.
+            Package("curl")
             SystemUser("iroh")
-            // The archive holds ./iroh-relay (older ones: iroh-relay).
-            Download(download.url, sha256: download.sha256, to: Iroh.binary,
-                     extract: "tar -xzO --wildcards '*iroh-relay'")
+            Download(download.url, sha256: download.sha256, to: Iroh.archive, mode: 0o644)
+            GuardedCommand("extract iroh-relay", Iroh.extractCommand,
+                           unless: "test -x \(Iroh.binary)", onChangeOf: [Iroh.archive], stage: .install)
             File(Iroh.unit, text: unitText)
             File(Iroh.toml, text: tomlText)
             // As the Python relay: running either way, enabled only when local.
             Service("iroh-relay", enabled: config.enableIrohRelay, running: true,
-                    restartOn: [Iroh.binary, Iroh.unit, Iroh.toml])
+                    restartOn: [Iroh.archive, Iroh.unit, Iroh.toml])
         }
     }
+
+    /// The archive holds ./iroh-relay (older ones: iroh-relay); replaced
+    /// atomically so a running relay keeps its old binary until restarted.
+    static let extractCommand = "tar -xzOf \(archive) --wildcards '*iroh-relay' >\(binary).cmdeploy-new"
+        + " && chmod 755 \(binary).cmdeploy-new && mv -f \(binary).cmdeploy-new \(binary)"
 }

@@ -26,6 +26,8 @@ public struct Turn: Component {
             "realm": config.mailDomainBare, "socket": config.turnSocketPath,
         ])
         return Manifest {
+            // The host fetches the download with curl.
+            Package("curl")
             Download(download.url, sha256: download.sha256, to: Turn.binary)
             File(Turn.unit, text: unitText)
             Service("turnserver", restartOn: [Turn.binary, Turn.unit])

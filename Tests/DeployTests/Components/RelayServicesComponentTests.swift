@@ -11,8 +11,11 @@ import Testing
         let r = try Rendered(Iroh(), try testConfig("mail_domain = chat.example.org",
                                                     "iroh_relay_download = https://dl.test/iroh.tar.gz \(sha)"))
         let d = try #require(r.downloads.first)
-        #expect(d.url == "https://dl.test/iroh.tar.gz" && d.sha256 == sha && d.path == "/usr/local/bin/iroh-relay")
-        #expect(d.extract == "tar -xzO --wildcards '*iroh-relay'")
+        #expect(d.url == "https://dl.test/iroh.tar.gz" && d.sha256 == sha && d.path == "/usr/local/lib/chatmail/iroh-relay.tar.gz")
+        #expect(d.extract == nil)
+        let extract = try #require(r.command("extract iroh-relay"))
+        #expect(extract.onChangeOf == ["/usr/local/lib/chatmail/iroh-relay.tar.gz"])
+        #expect(extract.unless == "test -x /usr/local/bin/iroh-relay")
         #expect(r.resources.contains(.user(SystemUser("iroh"))))
         let unit = try #require(r.text("/etc/systemd/system/iroh-relay.service"))
         #expect(unit.contains("ExecStart=/usr/local/bin/iroh-relay --config-path /etc/iroh-relay.toml\n"))
@@ -24,7 +27,20 @@ import Testing
         }
         let s = try #require(r.service("iroh-relay"))
         #expect(s.enabled && s.running)
-        #expect(Set(s.restartOn) == ["/usr/local/bin/iroh-relay", "/etc/systemd/system/iroh-relay.service", "/etc/iroh-relay.toml"])
+        #expect(Set(s.restartOn) == ["/usr/local/lib/chatmail/iroh-relay.tar.gz", "/etc/systemd/system/iroh-relay.service", "/etc/iroh-relay.toml"])
+    }
+
+    /// The extraction command on real archives, with ./iroh-relay or iroh-relay inside.
+    @Test(arguments: ["./iroh-relay", "iroh-relay"])
+    func irohExtraction(_ member: String) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try runShell("mkdir \(dir)/src && printf '#!/bin/sh\\necho iroh\\n' >\(dir)/src/iroh-relay && cd \(dir)/src && tar -czf \(dir)/a.tar.gz \(member) README 2>/dev/null || tar -czf \(dir)/a.tar.gz \(member)")
+        let cmd = Iroh.extractCommand.replacingOccurrences(of: Iroh.archive, with: "\(dir)/a.tar.gz")
+            .replacingOccurrences(of: Iroh.binary, with: "\(dir)/iroh-relay")
+        let run = try runShell(cmd)
+        #expect(run.status == 0, "\(run.output)")
+        #expect(try runShell("\(dir)/iroh-relay").output == "iroh\n")
     }
 
     /// With `iroh_relay` present, set or empty, the local relay still runs
