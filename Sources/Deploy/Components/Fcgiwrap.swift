@@ -14,8 +14,10 @@ public struct Fcgiwrap: Component {
             Package("fcgiwrap")
             Directory("/usr/lib/cgi-bin")
             File(Fcgiwrap.scriptPath, text: wrapper, mode: 0o755)
+            // Debian's fcgiwrap is socket-activated: the socket is what nginx
+            // talks to and what is enabled (the service shows "indirect").
             // Each request starts the program anew: nothing to restart.
-            Service("fcgiwrap")
+            Service("fcgiwrap.socket")
         }
     }
 }

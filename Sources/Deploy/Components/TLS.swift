@@ -45,6 +45,7 @@ public struct TLS: Component {
         return Manifest {
             Package("acmetool")
             Package("openssl")
+            Package("curl")
             // acmetool's own cron job would race the timer below.
             Absent("/etc/cron.d/acmetool")
             Absent("/usr/lib/acme/hooks/nginx")
@@ -62,13 +63,27 @@ public struct TLS: Component {
             // In configure, not activate: nginx must find the certificate when it
             // starts. On a fresh host nothing holds port 80 yet, so acmetool
             // answers the challenge itself; later nginx serves it from the webroot.
-            GuardedCommand("acmetool reconcile", "acmetool --batch --xlog.severity=debug reconcile",
+            GuardedCommand("acmetool reconcile", TLS.reconcileCommand(config),
                            unless: "openssl x509 -noout -checkend \(TLS.renewalMarginSeconds) -in \(cert)",
                            onChangeOf: conf)
             Service("acmetool-redirector", restartOn: ["acmetool", units + "acmetool-redirector.service"])
             Service("acmetool-reconcile", enabled: false, running: false)
             Service("acmetool-reconcile.timer", restartOn: [units + "acmetool-reconcile.timer"])
         }
+    }
+
+    /// acmetool asks to accept the CA's terms of service when it registers
+    /// an account, and in batch mode only a response file answers. The
+    /// managed responses file accepts Let's Encrypt's current terms, as the
+    /// Python relay does; for another `acme_directory_url` the terms that
+    /// directory announces are accepted too, in a copy used for this run.
+    static func reconcileCommand(_ config: ChatmailConfig) -> String {
+        "r=$(mktemp) && cp /var/lib/acme/conf/responses \"$r\" || exit 1; "
+            + "tos=$(curl -fsS --max-time 30 \(shellQuote(config.acmeDirectoryURL))"
+            + " | sed -n 's/.*\"termsOfService\": *\"\\([^\"]*\\)\".*/\\1/p' | head -n 1); "
+            + "if [ -n \"$tos\" ] && ! grep -qF \"\\\"acme-agreement:$tos\\\"\" \"$r\"; then "
+            + "printf '\"acme-agreement:%s\": true\\n' \"$tos\" >>\"$r\"; fi; "
+            + "acmetool --batch --xlog.severity=debug --response-file=\"$r\" reconcile; rc=$?; rm -f \"$r\"; exit $rc"
     }
 
     /// The exact openssl call of the Python relay: never renewed (100 years).

@@ -93,7 +93,7 @@ import Testing
         #expect(text.hasPrefix("#!/bin/sh\n"))
         #expect(text.contains("\nexec /usr/local/bin/chatmaild newemail /usr/local/lib/chatmaild/chatmail.ini\n"))
         #expect(try runShell("sh -n /dev/stdin <<'EOF'\n\(text)EOF").status == 0)
-        #expect(r.service("fcgiwrap")?.running == true)
+        #expect(r.service("fcgiwrap.socket")?.running == true && r.service("fcgiwrap.socket")?.enabled == true)
     }
 
     @Test func websiteFilesBelongToWwwData() throws {
