@@ -33,6 +33,10 @@ TEST_PACKAGES+=(unbound mtail)
 # doveadm, Lua push hook) for its integration suite (test).
 BUILD_PACKAGES+=(libcrypt-dev)
 TEST_PACKAGES+=(dovecot-imapd dovecot-lmtpd)
+# The web and TLS component tests check the rendered nginx.conf with the real
+# `nginx -t` (with its stream module), make certificates with openssl and
+# check unit files with `systemd-analyze verify`.
+TEST_PACKAGES+=(nginx libnginx-mod-stream openssl systemd)
 
 wanted=("${BUILD_PACKAGES[@]}")
 [ "${1:-}" = "--test-deps" ] && wanted+=("${TEST_PACKAGES[@]}")

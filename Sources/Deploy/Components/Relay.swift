@@ -9,10 +9,15 @@ public enum Relay {
         // FiltermailDeployer
         list.append(Journald())        // JournaldDeployer
         list.append(Unbound())         // UnboundDeployer
-        // TurnDeployer, IrohDeployer, TLS, WebsiteDeployer
+        list.append(Turn())            // TurnDeployer
+        list.append(Iroh())            // IrohDeployer
+        list.append(TLS())             // the TLS deployer of the config's mode
+        list.append(Website())         // WebsiteDeployer
         list.append(Chatmaild())       // ChatmailVenvDeployer
         list.append(Mtasts())          // MtastsDeployer
-        // OpendkimDeployer, DovecotDeployer, PostfixDeployer, FcgiwrapDeployer, NginxDeployer
+        // OpendkimDeployer, DovecotDeployer, PostfixDeployer
+        list.append(Fcgiwrap())        // FcgiwrapDeployer
+        list.append(Nginx())           // NginxDeployer
         list.append(Mtail())           // MtailDeployer
         list.append(Version())         // GithashDeployer
         _ = context

@@ -70,6 +70,7 @@ struct RunCommand: ParsableCommand {
                 chatmaild: websiteOnly ? nil : try Deployment.locateChatmaild(chatmaildBinary),
                 website: try Deployment.buildWebsite(config),
                 version: Deployment.versionStamp())
+            if let note = Website.skipNote(context) { printer.note(note) }
             let components = Relay.components(for: context)
             guard !components.isEmpty else {
                 throw DeployFailure("no relay components are built into this version of cmdeploy yet")

@@ -1,0 +1,52 @@
+import ChatmailConfig
+
+/// The local iroh relay behind nginx `/relay` (reference §3.3 IrohDeployer,
+/// §4.13). It is always installed and started; it starts at boot only when
+/// chatmail.ini has no `iroh_relay` key (an external relay is used otherwise).
+public struct Iroh: Component {
+    public let name = "iroh"
+    public init() {}
+
+    static let binary = "/usr/local/bin/iroh-relay"
+    static let unit = "/etc/systemd/system/iroh-relay.service"
+    static let toml = "/etc/iroh-relay.toml"
+    /// The release archive is kept: `iroh_relay_download` pins the archive's
+    /// sha256 (what the release page lists), not the binary's.
+    static let archive = "/usr/local/lib/chatmail/iroh-relay.tar.gz"
+
+    /// Upstream publishes iroh-relay v0.35.0 as a tar archive per
+    /// architecture; no checksum of it is recorded here yet, so the operator
+    /// pins one with `iroh_relay_download`.
+    static let pinned: PinnedDownload? = nil
+
+    public func manifest(_ context: DeployContext) throws -> Manifest {
+        let config = context.config
+        guard let download = config.irohRelayDownload ?? Iroh.pinned else {
+            throw ManifestError(message: """
+                iroh: no pinned download of iroh-relay is known; set iroh_relay_download = URL SHA256 \
+                in \(config.path) (the iroh-relay-v0.35.0-<arch>-unknown-linux-musl.tar.gz release archive \
+                for the relay's architecture and its sha256)
+                """)
+        }
+        let unitText = try Templates.text("iroh/iroh-relay.service")
+        let tomlText = try Templates.text("iroh/iroh-relay.toml")
+        return Manifest {
+            // The host fetches the download with curl.
+            Package("curl")
+            // The iroh user comes from Base, which creates the relay's accounts.
+            Download(download.url, sha256: download.sha256, to: Iroh.archive, mode: 0o644)
+            GuardedCommand("extract iroh-relay", Iroh.extractCommand,
+                           unless: "test -x \(Iroh.binary)", onChangeOf: [Iroh.archive], stage: .install)
+            File(Iroh.unit, text: unitText)
+            File(Iroh.toml, text: tomlText)
+            // As the Python relay: running either way, enabled only when local.
+            Service("iroh-relay", enabled: config.enableIrohRelay, running: true,
+                    restartOn: [Iroh.archive, Iroh.unit, Iroh.toml])
+        }
+    }
+
+    /// The archive holds ./iroh-relay (older ones: iroh-relay); replaced
+    /// atomically so a running relay keeps its old binary until restarted.
+    static let extractCommand = "tar -xzOf \(archive) --wildcards '*iroh-relay' >\(binary).cmdeploy-new"
+        + " && chmod 755 \(binary).cmdeploy-new && mv -f \(binary).cmdeploy-new \(binary)"
+}

@@ -1,0 +1,124 @@
+import ChatmailConfig
+
+/// The relay's certificate, by `config.tlsMode` (reference §3.3 TLS
+/// deployers): acmetool, a self-signed certificate, or files managed outside.
+/// The certificate paths themselves come from the config, so Postfix,
+/// Dovecot and nginx agree on them.
+public struct TLS: Component {
+    public let name = "tls"
+    public init() {}
+
+    /// The names the certificate covers.
+    static func names(_ config: ChatmailConfig) -> [String] {
+        let bare = config.mailDomainBare
+        return [bare, "mta-sts." + bare, "www." + bare]
+    }
+
+    public func manifest(_ context: DeployContext) throws -> Manifest {
+        let config = context.config
+        switch config.tlsMode {
+        case .acme: return try acme(config)
+        case .selfSigned: return selfSigned(config)
+        case .external: return try external(config)
+        }
+    }
+
+    /// A certificate that is valid for at least this long is left alone;
+    /// acmetool renews well before (30 days ahead), so the reconcile command
+    /// runs on a deploy only for a missing, stale or failed certificate.
+    static let renewalMarginSeconds = 7 * 24 * 3600
+
+    func acme(_ config: ChatmailConfig) throws -> Manifest {
+        let bare = config.mailDomainBare
+        let desired = "/var/lib/acme/desired/\(bare)"
+        let conf = ["/var/lib/acme/conf/responses", "/var/lib/acme/conf/target", desired]
+        let units = "/etc/systemd/system/"
+        let responses = try Templates.render("acmetool/responses.mustache", ["email": config.acmeEmail])
+        let target = try Templates.render("acmetool/target.mustache", ["directoryURL": config.acmeDirectoryURL])
+        let desiredText = try Templates.render("acmetool/desired.mustache", ["names": TLS.names(config)])
+        let cert = shellQuote(config.tlsCertPath)
+        let extraDesired = "/var/lib/acme/desired/\(bare)-*"
+        let hook = try Templates.text("acmetool/nginx.hook")
+        let redirector = try Templates.text("acmetool/acmetool-redirector.service")
+        let reconcile = try Templates.text("acmetool/acmetool-reconcile.service")
+        let timer = try Templates.text("acmetool/acmetool-reconcile.timer")
+        return Manifest {
+            Package("acmetool")
+            Package("openssl")
+            Package("curl")
+            // acmetool's own cron job would race the timer below.
+            Absent("/etc/cron.d/acmetool")
+            Absent("/usr/lib/acme/hooks/nginx")
+            File("/etc/acme/hooks/nginx", text: hook, mode: 0o755)
+            File(conf[0], text: responses)
+            File(conf[1], text: target)
+            File(conf[2], text: desiredText)
+            // Names acmetool wrote on its own (`acmetool want`) would request
+            // more certificates than the relay uses.
+            GuardedCommand("remove extra acmetool desired files", "rm -f \(extraDesired)",
+                           unless: "! ls \(extraDesired) >/dev/null 2>&1")
+            File(units + "acmetool-redirector.service", text: redirector)
+            File(units + "acmetool-reconcile.service", text: reconcile)
+            File(units + "acmetool-reconcile.timer", text: timer)
+            // In configure, not activate: nginx must find the certificate when it
+            // starts. On a fresh host nothing holds port 80 yet, so acmetool
+            // answers the challenge itself; later nginx serves it from the webroot.
+            GuardedCommand("acmetool reconcile", TLS.reconcileCommand(config),
+                           unless: "openssl x509 -noout -checkend \(TLS.renewalMarginSeconds) -in \(cert)",
+                           onChangeOf: conf)
+            Service("acmetool-redirector", restartOn: ["acmetool", units + "acmetool-redirector.service"])
+            Service("acmetool-reconcile", enabled: false, running: false)
+            Service("acmetool-reconcile.timer", restartOn: [units + "acmetool-reconcile.timer"])
+        }
+    }
+
+    /// acmetool asks to accept the CA's terms of service when it registers
+    /// an account, and in batch mode only a response file answers. The
+    /// managed responses file accepts Let's Encrypt's current terms, as the
+    /// Python relay does; for another `acme_directory_url` the terms that
+    /// directory announces are accepted too, in a copy used for this run.
+    static func reconcileCommand(_ config: ChatmailConfig) -> String {
+        "r=$(mktemp) && cp /var/lib/acme/conf/responses \"$r\" || exit 1; "
+            + "tos=$(curl -fsS --max-time 30 \(shellQuote(config.acmeDirectoryURL))"
+            + " | sed -n 's/.*\"termsOfService\": *\"\\([^\"]*\\)\".*/\\1/p' | head -n 1); "
+            + "if [ -n \"$tos\" ] && ! grep -qF \"\\\"acme-agreement:$tos\\\"\" \"$r\"; then "
+            + "printf '\"acme-agreement:%s\": true\\n' \"$tos\" >>\"$r\"; fi; "
+            + "acmetool --batch --xlog.severity=debug --response-file=\"$r\" reconcile; rc=$?; rm -f \"$r\"; exit $rc"
+    }
+
+    /// The exact openssl call of the Python relay: never renewed (100 years).
+    static func selfSignedCommand(_ config: ChatmailConfig) -> String {
+        let bare = config.mailDomainBare
+        return "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -days 36500"
+            + " -keyout \(config.tlsKeyPath) -out \(config.tlsCertPath) -subj /CN=\(bare)"
+            + " -addext basicConstraints=critical,CA:FALSE -addext extendedKeyUsage=serverAuth,clientAuth"
+            + " -addext subjectAltName=DNS:\(bare),DNS:www.\(bare),DNS:mta-sts.\(bare)"
+    }
+
+    func selfSigned(_ config: ChatmailConfig) -> Manifest {
+        Manifest {
+            Package("openssl")
+            GuardedCommand("self-signed certificate", TLS.selfSignedCommand(config),
+                           unless: "test -f \(shellQuote(config.tlsCertPath))")
+        }
+    }
+
+    func external(_ config: ChatmailConfig) throws -> Manifest {
+        let paths = [config.tlsCertPath, config.tlsKeyPath]
+        let allExist = paths.map { "test -e \(shellQuote($0))" }.joined(separator: " && ")
+        // Fails the deploy in the install stage, before anything changed,
+        // naming each missing file.
+        let check = "rc=0; for f in \(paths.map(shellQuote).joined(separator: " ")); do "
+            + "[ -e \"$f\" ] || { echo \"External TLS file not found on server: $f "
+            + "(tls_external_cert_and_key in chatmail.ini)\"; rc=1; }; done; exit $rc"
+        let pathUnit = "/etc/systemd/system/tls-cert-reload.path"
+        let pathText = try Templates.render("external/tls-cert-reload.path.mustache", ["certPath": config.tlsCertPath])
+        let serviceText = try Templates.text("external/tls-cert-reload.service")
+        return Manifest {
+            GuardedCommand("check external TLS files", check, unless: allExist, stage: .install)
+            File(pathUnit, text: pathText)
+            File("/etc/systemd/system/tls-cert-reload.service", text: serviceText)
+            Service("tls-cert-reload.path", restartOn: [pathUnit])
+        }
+    }
+}

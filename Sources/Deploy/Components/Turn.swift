@@ -1,0 +1,36 @@
+import ChatmailConfig
+
+/// chatmail-turn, the STUN/TURN server whose credentials chatmail-metadata
+/// hands to clients (reference §3.3 TurnDeployer, §4.13, §5.11).
+public struct Turn: Component {
+    public let name = "turn"
+    public init() {}
+
+    static let binary = "/usr/local/bin/chatmail-turn"
+    static let unit = "/etc/systemd/system/turnserver.service"
+
+    /// chatmail-turn v0.4 ships one binary per architecture; no checksum of
+    /// it is recorded here yet, so the operator pins one with `turn_download`.
+    static let pinned: PinnedDownload? = nil
+
+    public func manifest(_ context: DeployContext) throws -> Manifest {
+        let config = context.config
+        guard let download = config.turnDownload ?? Turn.pinned else {
+            throw ManifestError(message: """
+                turn: no pinned download of chatmail-turn is known; set turn_download = URL SHA256 \
+                in \(config.path) (the chatmail-turn-<arch>-linux v0.4 release binary for the relay's \
+                architecture and its sha256)
+                """)
+        }
+        let unitText = try Templates.render("turn/turnserver.service.mustache", [
+            "realm": config.mailDomainBare, "socket": config.turnSocketPath,
+        ])
+        return Manifest {
+            // The host fetches the download with curl.
+            Package("curl")
+            Download(download.url, sha256: download.sha256, to: Turn.binary)
+            File(Turn.unit, text: unitText)
+            Service("turnserver", restartOn: [Turn.binary, Turn.unit])
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import ChatmailConfig
+import Foundation
+import Testing
+@testable import Deploy
+
+@Suite struct TLSComponentTests {
+    @Test func acmeUsesTheConfiguredDirectoryAndAllThreeNames() throws {
+        let config = try testConfig("mail_domain = chat.example.org", "acme_email = ops@example.org",
+                                    "acme_directory_url = https://acme.test:14000/dir")
+        let r = try Rendered(TLS(), config)
+        #expect(r.packages.contains("acmetool"))
+        let target = try #require(r.text("/var/lib/acme/conf/target"))
+        #expect(target.contains("  provider: https://acme.test:14000/dir\n"))
+        #expect(!target.contains("letsencrypt"))
+        #expect(target.contains("      - /var/www/html/.well-known/acme-challenge\n"))
+        #expect(target.contains("ecdsa-curve: nistp256"))
+        #expect(r.text("/var/lib/acme/conf/responses") == """
+            "acme-enter-email": "ops@example.org"
+            "acme-agreement:https://letsencrypt.org/documents/LE-SA-v1.8-July-06-2026.pdf": true
+
+            """)
+        #expect(r.text("/var/lib/acme/desired/chat.example.org") == """
+            satisfy:
+              names:
+                - chat.example.org
+                - mta-sts.chat.example.org
+                - www.chat.example.org
+
+            """)
+        let hook = try #require(r.file("/etc/acme/hooks/nginx"))
+        #expect(hook.mode == 0o755)
+        #expect(String(decoding: hook.content, as: UTF8.self).contains("[ \"$1\" = \"live-updated\" ] || exit 42"))
+        #expect(r.absent.contains("/etc/cron.d/acmetool"))
+        #expect(r.absent.contains("/usr/lib/acme/hooks/nginx"))
+        #expect(r.text("/etc/systemd/system/acmetool-redirector.service")?
+            .contains("ExecStart=/usr/bin/acmetool redirector --service.uid=daemon --bind=127.0.0.1:402") == true)
+        #expect(r.service("acmetool-reconcile")?.enabled == false)
+        #expect(r.service("acmetool-reconcile")?.running == false)
+        #expect(r.service("acmetool-reconcile.timer")?.enabled == true)
+        #expect(r.service("acmetool-redirector")?.running == true)
+    }
+
+    @Test func acmeReconcileRunsOnlyForAMissingOrExpiringCertificate() throws {
+        let r = try Rendered(TLS(), try testConfig("mail_domain = chat.example.org"))
+        let reconcile = try #require(r.command("acmetool reconcile"))
+        #expect(reconcile.command.contains("acmetool --batch --xlog.severity=debug --response-file=\"$r\" reconcile"))
+        #expect(reconcile.command.contains("curl -fsS --max-time 30 https://acme-v02.api.letsencrypt.org/directory"))
+        // Before nginx starts: it needs the certificate.
+        #expect(reconcile.stage == .configure)
+        #expect(reconcile.onChangeOf.contains("/var/lib/acme/desired/chat.example.org"))
+        let unless = try #require(reconcile.unless)
+        #expect(unless.contains("/var/lib/acme/live/chat.example.org/fullchain"))
+
+        // The guard itself, on real certificates: a fresh one passes, one that
+        // expires tomorrow and a missing one fail.
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func guardPasses(days: Int) throws -> Bool {
+            try runShell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -days \(days) -subj /CN=t "
+                + "-keyout \(dir)/key -out \(dir)/fullchain >/dev/null 2>&1")
+            return try runShell(unless.replacingOccurrences(of: "/var/lib/acme/live/chat.example.org/fullchain",
+                                                      with: "\(dir)/fullchain")).status == 0
+        }
+        #expect(try guardPasses(days: 90))
+        #expect(try !guardPasses(days: 1))
+        try FileManager.default.removeItem(atPath: "\(dir)/fullchain")
+        #expect(try runShell(unless.replacingOccurrences(of: "/var/lib/acme/live/chat.example.org/fullchain",
+                                                   with: "\(dir)/fullchain")).status != 0)
+    }
+
+    @Test func underscoreDomainGetsTheReferenceSelfSignedCertificate() throws {
+        let r = try Rendered(TLS(), try testConfig("mail_domain = _chat.example.org"))
+        #expect(!r.packages.contains("acmetool"))
+        let cmd = try #require(r.command("self-signed certificate"))
+        #expect(cmd.unless == "test -f /etc/ssl/certs/mailserver.pem")
+        #expect(cmd.command == "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -days 36500 "
+            + "-keyout /etc/ssl/private/mailserver.key -out /etc/ssl/certs/mailserver.pem -subj /CN=_chat.example.org "
+            + "-addext basicConstraints=critical,CA:FALSE -addext extendedKeyUsage=serverAuth,clientAuth "
+            + "-addext subjectAltName=DNS:_chat.example.org,DNS:www._chat.example.org,DNS:mta-sts._chat.example.org")
+
+        // The command really makes such a certificate (paths moved to a temp dir).
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let local = cmd.command.replacingOccurrences(of: "/etc/ssl/private/mailserver.key", with: "\(dir)/k")
+            .replacingOccurrences(of: "/etc/ssl/certs/mailserver.pem", with: "\(dir)/c")
+        #expect(try runShell(local).status == 0)
+        let text = try runShell("openssl x509 -noout -text -in \(dir)/c").output
+        #expect(text.contains("Subject: CN = _chat.example.org"))
+        #expect(text.contains("DNS:_chat.example.org, DNS:www._chat.example.org, DNS:mta-sts._chat.example.org"))
+    }
+
+    @Test func ipv4RelayIsSelfSignedWithTheAddressAsDNSName() throws {
+        let r = try Rendered(TLS(), try testConfig("mail_domain = 10.1.2.3"))
+        let cmd = try #require(r.command("self-signed certificate")).command
+        #expect(cmd.contains("-subj /CN=10.1.2.3 "))
+        #expect(cmd.hasSuffix("subjectAltName=DNS:10.1.2.3,DNS:www.10.1.2.3,DNS:mta-sts.10.1.2.3"))
+    }
+
+    @Test func externalCertificatesAreWatchedAndMissingFilesAreNamed() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try testConfig("mail_domain = chat.example.org",
+                                    "tls_external_cert_and_key = \(dir)/cert.pem \(dir)/key.pem")
+        let r = try Rendered(TLS(), config)
+        #expect(!r.packages.contains("acmetool"))
+        #expect(r.commands.allSatisfy { !$0.name.contains("acmetool") && !$0.name.contains("self-signed") })
+        #expect(r.text("/etc/systemd/system/tls-cert-reload.path")?.contains("PathChanged=\(dir)/cert.pem\n") == true)
+        #expect(r.text("/etc/systemd/system/tls-cert-reload.service")?
+            .contains("ExecStart=/bin/systemctl try-reload-or-restart nginx") == true)
+        #expect(r.service("tls-cert-reload.path")?.enabled == true)
+
+        let check = try #require(r.command("check external TLS files"))
+        #expect(check.stage == .install)
+        let unless = try #require(check.unless)
+        // Missing: the guard fails, so the check runs and names the file.
+        FileManager.default.createFile(atPath: "\(dir)/cert.pem", contents: Data("x".utf8))
+        #expect(try runShell(unless).status != 0)
+        let run = try runShell(check.command)
+        #expect(run.status != 0)
+        #expect(run.output == "External TLS file not found on server: \(dir)/key.pem (tls_external_cert_and_key in chatmail.ini)\n")
+        // Both present: nothing to do.
+        FileManager.default.createFile(atPath: "\(dir)/key.pem", contents: Data("x".utf8))
+        #expect(try runShell(unless).status == 0)
+        #expect(try runShell(check.command).status == 0)
+    }
+
+    @Test func unitFilesPassSystemdAnalyzeVerify() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let acme = try Rendered(TLS(), try testConfig("mail_domain = chat.example.org"))
+        let external = try Rendered(TLS(), try testConfig("mail_domain = chat.example.org",
+                                                          "tls_external_cert_and_key = /etc/x/cert.pem /etc/x/key.pem"))
+        try verifyUnits((acme.files + external.files).filter(\.isSystemdUnit), in: dir)
+    }
+}
+
+/// `systemd-analyze verify` on unit files written to `dir`. Programs the
+/// deploy installs itself (not present here) may be reported missing;
+/// any other complaint fails the test.
+func verifyUnits(_ units: [File], in dir: String,
+                 installedByDeploy: [String] = ["/usr/bin/acmetool", "/usr/local/bin/iroh-relay", "/usr/local/bin/chatmail-turn"]) throws {
+    #expect(!units.isEmpty)
+    var paths: [String] = []
+    for unit in units {
+        let path = dir + "/" + (unit.path as NSString).lastPathComponent
+        try Data(unit.content).write(to: URL(fileURLWithPath: path))
+        paths.append(path)
+    }
+    let result = try runShell("SYSTEMD_LOG_COLOR=0 systemd-analyze --man=no verify " + paths.joined(separator: " "))
+    let complaints = result.output.split(separator: "\n").filter { line in
+        !installedByDeploy.contains { line.contains("Command \($0) is not executable") }
+    }
+    #expect(complaints.isEmpty, "systemd-analyze verify: \(complaints.joined(separator: "\n"))")
+}
