@@ -24,6 +24,10 @@ TEST_PACKAGES+=(openssh-server openssh-client)
 # use its smtp-sink/smtp-source. Installed as "No configuration", so the
 # system's own Postfix stays unconfigured and does not listen anywhere.
 TEST_PACKAGES+=(postfix)
+# The mail components' tests check the rendered configs with the real
+# daemons (doveconf, opendkim -n, postfix check, systemd-analyze verify) and
+# run the OpenDKIM policy scripts in the Lua version opendkim links.
+TEST_PACKAGES+=(dovecot-imapd dovecot-lmtpd opendkim opendkim-tools lua5.3 systemd)
 
 wanted=("${BUILD_PACKAGES[@]}")
 [ "${1:-}" = "--test-deps" ] && wanted+=("${TEST_PACKAGES[@]}")

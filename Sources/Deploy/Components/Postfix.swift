@@ -13,8 +13,13 @@ public struct Postfix: Component {
     public static let dropIn = "/etc/systemd/system/postfix@.service.d/10_restart.conf"
 
     /// Postfix checks the staged main.cf and master.cf together: the staging
-    /// directory holds copies of the other files of /etc/postfix.
-    public static let validate = "postfix -c {dir} check && postconf -c {dir} -n >/dev/null"
+    /// directory holds copies of the other files of /etc/postfix. postconf
+    /// names the bad line (`postfix check` only logs to syslog); warnings
+    /// (unknown parameters, typos) fail the deploy too.
+    public static let validate = """
+        o=$(postconf -c {dir} -n 2>&1 >/dev/null && postconf -c {dir} -M 2>&1 >/dev/null) || { echo "$o"; exit 1; }; \
+        [ -z "$o" ] || { echo "$o"; exit 1; }; postfix -c {dir} check
+        """
 
     public func manifest(_ context: DeployContext) throws -> Manifest {
         let c = context.config

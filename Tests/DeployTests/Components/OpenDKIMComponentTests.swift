@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+@testable import Deploy
+
+@Suite struct OpenDKIMComponentTests {
+    @Test func confTablesAndKeyUseTheBareDomain() throws {
+        let m = try OpenDKIM().manifest(try MailConfigs.context(domain: "_chat.example.org"))
+        let conf = settingLines(try m.text("/etc/opendkim.conf"))
+        for line in ["Domain _chat.example.org", "Selector opendkim", "KeyFile /etc/dkimkeys/opendkim.private",
+                     "SigningTable refile:/etc/dkimkeys/SigningTable", "MTA ORIGINATING", "InternalHosts -",
+                     "On-NoSignature reject", "On-BadSignature reject", "Canonicalization relaxed/simple",
+                     "Socket local:/var/spool/postfix/opendkim/opendkim.sock", "UserID opendkim", "UMask 007",
+                     "ScreenPolicyScript /etc/opendkim/screen.lua", "FinalPolicyScript /etc/opendkim/final.lua"] {
+            #expect(conf.contains(line), "\(line)")
+        }
+        #expect(try m.text("/etc/dkimkeys/KeyTable")
+                == "opendkim._domainkey._chat.example.org _chat.example.org:opendkim:/etc/dkimkeys/opendkim.private\n")
+        #expect(try m.text("/etc/dkimkeys/SigningTable") == "*@_chat.example.org opendkim._domainkey._chat.example.org\n")
+        #expect(try m.file("/etc/dkimkeys/KeyTable").owner == "opendkim")
+        #expect(settingLines(try m.text("/etc/systemd/system/opendkim.service.d/10-prevent-memory-leak.conf"))
+                == ["[Service]", "Restart=always", "RuntimeMaxSec=1d"])
+        #expect(m.resources.contains(.directory(Directory("/var/spool/postfix/opendkim", owner: "opendkim", mode: 0o750))))
+        #expect(m.resources.contains(.directory(Directory("/etc/opendkim", owner: "opendkim", mode: 0o750))))
+    }
+
+    @Test func keyIsGeneratedOnlyWhenMissing() throws {
+        let m = try OpenDKIM().manifest(try MailConfigs.context())
+        let gen = try #require(m.commands.first { $0.name == "generate DKIM key" })
+        #expect(gen.unless == "test -f /etc/dkimkeys/opendkim.private")
+        #expect(gen.onChangeOf.isEmpty)
+        #expect(gen.command.contains("opendkim-genkey -D /etc/dkimkeys -d chat.example.org -s opendkim"))
+        let s = try #require(m.service("opendkim"))
+        #expect(s.enabled && s.running)
+        #expect(s.restartOn.contains("/etc/opendkim.conf") && s.restartOn.contains("/etc/opendkim/final.lua"))
+    }
+
+    @Test func relayListSkipsOpenDKIMForIPv4Relays() throws {
+        let names = { (c: DeployContext) in Relay.components(for: c).map(\.name) }
+        #expect(names(try MailConfigs.context()).filter { ["filtermail", "opendkim", "dovecot", "postfix"].contains($0) }
+                == ["filtermail", "opendkim", "dovecot", "postfix"])
+        #expect(!names(try MailConfigs.context(domain: "1.2.3.4")).contains("opendkim"))
+    }
+
+    /// The declared validation accepts the rendered file and refuses a broken
+    /// one, with opendkim's own message.
+    @Test func opendkimAcceptsTheConfAndRefusesABrokenOne() throws {
+        try #require(isInstalled("/usr/sbin/opendkim"), "opendkim missing: run scripts/initenv.sh --test-deps")
+        let file = try OpenDKIM().manifest(try MailConfigs.context()).file("/etc/opendkim.conf")
+        let ok = try runValidation(of: file, stagedIn: tempDir("dkim"))
+        #expect(ok.status == 0, "\(ok.output)")
+
+        var broken = file
+        broken.content = Array((String(decoding: file.content, as: UTF8.self)
+            .replacingOccurrences(of: "relaxed/simple", with: "relaxed/wobbly")).utf8)
+        let bad = try runValidation(of: broken, stagedIn: tempDir("dkim"))
+        #expect(bad.status != 0)
+        #expect(bad.output.contains("unknown canonicalization algorithm"), "\(bad.output)")
+
+        broken.content = file.content + Array("OnNoSignature reject\n".utf8)
+        let typo = try runValidation(of: broken, stagedIn: tempDir("dkim"))
+        #expect(typo.status != 0 && typo.output.contains("unrecognized parameter"), "\(typo.output)")
+    }
+}
