@@ -1,8 +1,14 @@
 -- Runs before verification: only signatures made by the From: domain count
 -- (strict alignment), all others are left out of the verdict.
-local from = odkim.get_fromdomain(ctx)
-local n = odkim.get_sigcount(ctx)
-if from ~= nil and n ~= nil then
+--
+-- opendkim also runs this once at start-up with placeholder values, where
+-- any Lua error crashes it; hence the pcall.
+local function screen()
+    local from = odkim.get_fromdomain(ctx)
+    local n = odkim.get_sigcount(ctx)
+    if from == nil or n == nil then
+        return
+    end
     from = string.lower(from)
     for i = 0, n - 1 do
         local sig = odkim.get_sighandle(ctx, i)
@@ -12,4 +18,6 @@ if from ~= nil and n ~= nil then
         end
     end
 end
+
+pcall(screen)
 return nil

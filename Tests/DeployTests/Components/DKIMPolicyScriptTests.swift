@@ -10,7 +10,7 @@ import Testing
     struct Outcome { var reply: String?; var rejected: Bool; var deleted: Int; var ignored: [String] }
 
     /// `sigs` are (d= domain, verification result) pairs.
-    func run(daemon: String = "VERIFYING", from: String, sigs: [(String, Int)]) throws -> Outcome {
+    func run(daemon: String = "VERIFYING", from: String, sigs: [(String, Int)], broken: Bool = false) throws -> Outcome {
         let dir = tempDir("lua")
         for name in ["screen.lua", "final.lua"] {
             try Templates.text("opendkim/\(name)").write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8)
@@ -18,6 +18,7 @@ import Testing
         let sigTable = sigs.map { "{d=\"\($0.0)\", r=\($0.1)}" }.joined(separator: ", ")
         let harness = """
             SMFIS_REJECT = 5
+            SMFIS_TEMPFAIL = 4
             local sigs = {\(sigTable)}
             local out = {reply = "", rejected = false, deleted = 0, ignored = ""}
             ctx = {}
@@ -27,16 +28,16 @@ import Testing
               get_sighandle = function(c, i) return sigs[i + 1] end,
               sig_getdomain = function(s) return s.d end,
               sig_ignore = function(s) out.ignored = out.ignored .. s.d .. ";" end,
-              sig_result = function(s) return s.r end,
+              sig_result = function(s) \(broken ? "error(\"lookup failed\")" : "return s.r") end,
               get_mtasymbol = function(c, name) if name == "{daemon_name}" then return "\(daemon)" end end,
               del_header = function(c, name, n) assert(name == "DKIM-Signature"); out.deleted = out.deleted + 1 end,
               set_reply = function(c, code, x, text) out.reply = code .. " " .. x .. " " .. text end,
-              set_result = function(c, r) out.rejected = (r == SMFIS_REJECT) end,
+              set_result = function(c, r) out.rejected = (r == SMFIS_REJECT); out.deferred = (r == SMFIS_TEMPFAIL) end,
             }
             dofile("\(dir)/screen.lua")
             dofile("\(dir)/final.lua")
             print(out.reply)
-            print(tostring(out.rejected))
+            print(tostring(out.rejected or out.deferred == true))
             print(out.deleted)
             print(out.ignored)
             """
@@ -77,6 +78,13 @@ import Testing
         let o = try run(from: "example.net", sigs: [("example.net", 3)])
         #expect(o.rejected)
         #expect(o.reply == "554 5.7.1 DKIM signature is invalid, error code 3")
+    }
+
+    @Test func anErrorDuringTheCheckDefersInsteadOfAccepting() throws {
+        let o = try run(from: "example.net", sigs: [("example.net", 0)], broken: true)
+        #expect(o.rejected)
+        #expect(o.reply == "451 4.7.1 DKIM check failed, try again later")
+        #expect(o.deleted == 0)
     }
 
     @Test func ourOwnOutgoingMailIsNotJudged() throws {

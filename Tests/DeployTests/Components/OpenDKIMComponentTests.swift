@@ -60,4 +60,46 @@ import Testing
         let typo = try runValidation(of: broken, stagedIn: tempDir("dkim"))
         #expect(typo.status != 0 && typo.output.contains("unrecognized parameter"), "\(typo.output)")
     }
+
+    /// opendkim runs both policy scripts once at start-up (a Lua error there
+    /// crashes it), so start the real daemon on the rendered files, with
+    /// paths moved into a temp dir, and wait for its milter socket.
+    @Test func opendkimStartsWithThePolicyScripts() throws {
+        try #require(isInstalled("/usr/sbin/opendkim-genkey"), "opendkim-tools missing: run scripts/initenv.sh --test-deps")
+        let m = try OpenDKIM().manifest(try MailConfigs.context())
+        let dir = tempDir("dkim-run")
+        func put(_ path: String, as name: String) throws {
+            let text = try m.text(path).replacingOccurrences(of: "/etc/dkimkeys", with: dir)
+            try text.write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8)
+        }
+        for (path, name) in [("/etc/dkimkeys/KeyTable", "KeyTable"), ("/etc/dkimkeys/SigningTable", "SigningTable"),
+                             ("/etc/opendkim/screen.lua", "screen.lua"), ("/etc/opendkim/final.lua", "final.lua")] {
+            try put(path, as: name)
+        }
+        let conf = try m.text(OpenDKIM.conf)
+            .replacingOccurrences(of: "/etc/dkimkeys", with: dir)
+            .replacingOccurrences(of: "/etc/opendkim/", with: dir + "/")
+            .replacingOccurrences(of: "/var/spool/postfix/opendkim/opendkim.sock", with: dir + "/opendkim.sock")
+            .replacingOccurrences(of: "/run/opendkim/opendkim.pid", with: dir + "/opendkim.pid")
+            .replacingOccurrences(of: "UserID opendkim", with: "")
+        try conf.write(toFile: "\(dir)/opendkim.conf", atomically: true, encoding: .utf8)
+        let gen = try shell("opendkim-genkey -D '\(dir)' -d chat.example.org -s opendkim")
+        try #require(gen.status == 0, "\(gen.output)")
+
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/opendkim")
+        p.arguments = ["-f", "-x", "\(dir)/opendkim.conf"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() }; p.waitUntilExit() }
+        var up = false
+        for _ in 0..<50 where !up && p.isRunning {
+            up = FileManager.default.fileExists(atPath: dir + "/opendkim.sock")
+            if !up { usleep(100_000) }
+        }
+        #expect(up, "no milter socket; opendkim exit status \(p.isRunning ? "-" : "\(p.terminationStatus)")")
+        usleep(200_000)
+        #expect(p.isRunning)
+    }
 }
