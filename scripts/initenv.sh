@@ -27,7 +27,7 @@ TEST_PACKAGES+=(postfix)
 # The mail components' tests check the rendered configs with the real
 # daemons (doveconf, opendkim -n, postfix check, systemd-analyze verify) and
 # run the OpenDKIM policy scripts in the Lua version opendkim links.
-TEST_PACKAGES+=(dovecot-imapd dovecot-lmtpd opendkim opendkim-tools lua5.3 systemd)
+TEST_PACKAGES+=(dovecot-imapd dovecot-lmtpd opendkim opendkim-tools dns-root-data lua5.3 systemd)
 
 wanted=("${BUILD_PACKAGES[@]}")
 [ "${1:-}" = "--test-deps" ] && wanted+=("${TEST_PACKAGES[@]}")

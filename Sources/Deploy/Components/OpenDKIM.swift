@@ -37,6 +37,7 @@ public struct OpenDKIM: Component {
             SystemUser("opendkim", extraGroups: ["opendkim"])
             Package("opendkim")
             Package("opendkim-tools")
+            Package("dns-root-data")  // TrustAnchorFile /usr/share/dns/root.key
             File(Self.conf, text: conf, validate: Self.validate)
             Directory("/etc/opendkim", owner: "opendkim", mode: 0o750)
             File("/etc/opendkim/screen.lua", text: screen)
