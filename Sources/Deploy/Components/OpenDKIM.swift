@@ -34,7 +34,7 @@ public struct OpenDKIM: Component {
         let domain = shellQuote(context.config.mailDomainBare)
         return Manifest {
             SystemGroup("opendkim")
-            SystemUser("opendkim", extraGroups: ["opendkim"])
+            SystemUser("opendkim")  // the package makes it; declared so Postfix can join its group
             Package("opendkim")
             Package("opendkim-tools")
             Package("dns-root-data")  // TrustAnchorFile /usr/share/dns/root.key
