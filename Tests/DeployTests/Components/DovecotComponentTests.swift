@@ -81,4 +81,18 @@ import Testing
         #expect(r.status != 0)
         #expect(r.output.contains("Invalid value: mandatory"), "\(r.output)")
     }
+
+    @Test func pushNotificationScriptCompiles() throws {
+        try #require(isInstalled("/usr/bin/luac5.3"), "luac5.3 missing: run scripts/initenv.sh --test-deps")
+        let dir = tempDir("lua")
+        let text = try Dovecot().manifest(try MailConfigs.context()).text("/etc/dovecot/push_notification.lua")
+        try text.write(toFile: dir + "/ok.lua", atomically: true, encoding: .utf8)
+        #expect(try shell("luac5.3 -p '\(dir)/ok.lua'").status == 0)
+        try (text + "\nend\n").write(toFile: dir + "/bad.lua", atomically: true, encoding: .utf8)
+        #expect(try shell("luac5.3 -p '\(dir)/bad.lua'").status != 0)
+        for hook in ["dovecot_lua_notify_begin_txn", "dovecot_lua_notify_event_message_new", "dovecot_lua_notify_end_txn"] {
+            #expect(text.contains("function \(hook)("), "\(hook)")
+        }
+        #expect(text.contains("mbox:metadata_set(\"/private/messagenew\", \"\")"))
+    }
 }
