@@ -70,6 +70,7 @@ import Testing
         let file = try Dovecot().manifest(context).file(Dovecot.conf)
         let r = try runValidation(of: file, stagedIn: tempDir("dovecot"))
         #expect(r.status == 0, "\(name): \(r.output)")
+        #expect(r.output.isEmpty, "\(name): doveconf warns: \(r.output)")
     }
 
     @Test func doveconfRefusesABrokenConf() throws {
