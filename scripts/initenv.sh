@@ -37,6 +37,10 @@ TEST_PACKAGES+=(dovecot-imapd dovecot-lmtpd)
 # `nginx -t` (with its stream module), make certificates with openssl and
 # check unit files with `systemd-analyze verify`.
 TEST_PACKAGES+=(nginx libnginx-mod-stream openssl systemd)
+# The mail components' tests check the rendered configs with the real
+# daemons (doveconf, opendkim -n, postfix check, systemd-analyze verify) and
+# run the OpenDKIM policy scripts in the Lua version opendkim links.
+TEST_PACKAGES+=(dovecot-imapd dovecot-lmtpd opendkim opendkim-tools dns-root-data lua5.3 systemd)
 
 wanted=("${BUILD_PACKAGES[@]}")
 [ "${1:-}" = "--test-deps" ] && wanted+=("${TEST_PACKAGES[@]}")

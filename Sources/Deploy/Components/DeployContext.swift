@@ -7,6 +7,8 @@ public struct DeployContext: Sendable {
     /// `--disable-mail`: deploy everything, but keep Postfix and Dovecot
     /// stopped and disabled (the old host during a migration).
     public var disableMail: Bool
+    /// `--website-only`: deploy the web pages and nothing else.
+    public var websiteOnly: Bool = false
     /// The chatmaild binary to install (a static Linux build).
     public var chatmaild: LocalFile?
     /// The built web pages to publish, as relative path → content; nil when

@@ -19,9 +19,14 @@ public struct Iroh: Component {
     /// pins one with `iroh_relay_download`.
     static let pinned: PinnedDownload? = nil
 
+    /// Where the archive comes from: the chatmail.ini override, else the pin.
+    public static func source(_ config: ChatmailConfig) -> PinnedDownload? {
+        config.irohRelayDownload ?? pinned
+    }
+
     public func manifest(_ context: DeployContext) throws -> Manifest {
         let config = context.config
-        guard let download = config.irohRelayDownload ?? Iroh.pinned else {
+        guard let download = Iroh.source(config) else {
             throw ManifestError(message: """
                 iroh: no pinned download of iroh-relay is known; set iroh_relay_download = URL SHA256 \
                 in \(config.path) (the iroh-relay-v0.35.0-<arch>-unknown-linux-musl.tar.gz release archive \

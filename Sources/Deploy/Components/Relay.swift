@@ -3,24 +3,43 @@
 /// order, so Dovecot (which creates the auth socket) comes before Postfix.
 public enum Relay {
     public static func components(for context: DeployContext) -> [any Component] {
+        // `--website-only`: nothing but the pages.
+        if context.websiteOnly { return [Website()] }
         var list: [any Component] = []
         list.append(Base())            // ChatmailDeployer
         list.append(LegacyRemove())    // LegacyRemoveDeployer
-        // FiltermailDeployer
         list.append(Journald())        // JournaldDeployer
         list.append(Unbound())         // UnboundDeployer
-        list.append(Turn())            // TurnDeployer
-        list.append(Iroh())            // IrohDeployer
+        if Turn.source(context.config) != nil { list.append(Turn()) }   // TurnDeployer
+        if Iroh.source(context.config) != nil { list.append(Iroh()) }   // IrohDeployer
         list.append(TLS())             // the TLS deployer of the config's mode
         list.append(Website())         // WebsiteDeployer
-        list.append(Chatmaild())       // ChatmailVenvDeployer
+        list.append(Chatmaild())       // ChatmailVenvDeployer: the binary and its services
+        // FiltermailDeployer: after Chatmaild, which installs the binary it runs
+        list.append(Filtermail())
         list.append(Mtasts())          // MtastsDeployer
-        // OpendkimDeployer, DovecotDeployer, PostfixDeployer
+        if !context.config.isIPv4Relay { list.append(OpenDKIM()) }  // IPv4 relays sign nothing
+        list.append(Dovecot())         // before Postfix: Dovecot creates the SASL auth socket
+        list.append(Postfix())         // PostfixDeployer
         list.append(Fcgiwrap())        // FcgiwrapDeployer
         list.append(Nginx())           // NginxDeployer
         list.append(Mtail())           // MtailDeployer
         list.append(Version())         // GithashDeployer
-        _ = context
         return list
+    }
+
+    /// Parts of the relay this deploy leaves out, and why; printed as warnings.
+    public static func omissions(for context: DeployContext) -> [String] {
+        if context.websiteOnly { return [] }
+        var notes: [String] = []
+        if Turn.source(context.config) == nil {
+            notes.append("TURN (calls) is not installed: this version knows no pinned chatmail-turn build; "
+                + "set turn_download = URL SHA256 in \(context.config.path)")
+        }
+        if Iroh.source(context.config) == nil {
+            notes.append("the local iroh relay (realtime apps) is not installed: this version knows no pinned "
+                + "iroh-relay build; set iroh_relay_download = URL SHA256 in \(context.config.path)")
+        }
+        return notes
     }
 }

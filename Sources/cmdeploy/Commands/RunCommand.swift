@@ -65,16 +65,15 @@ struct RunCommand: ParsableCommand {
                 }
                 acmeMissing = config.strictTLS && probe.acmeAccountURL.isEmpty
             }
-            let context = DeployContext(
+            var context = DeployContext(
                 config: config, disableMail: disableMail,
                 chatmaild: websiteOnly ? nil : try Deployment.locateChatmaild(chatmaildBinary),
                 website: try Deployment.buildWebsite(config),
                 version: Deployment.versionStamp())
+            context.websiteOnly = websiteOnly
             if let note = Website.skipNote(context) { printer.note(note) }
+            for note in Relay.omissions(for: context) { printer.note("warning: " + note) }
             let components = Relay.components(for: context)
-            guard !components.isEmpty else {
-                throw DeployFailure("no relay components are built into this version of cmdeploy yet")
-            }
             let desired = try DesiredState(components: components, context: context)
             let engine = Engine(host: remote, desired: desired, onEvent: printer.handle)
             let summary = try engine.run(dryRun: dryRun, stages: options.stages, withContent: options.showDiff) { plan, probe in

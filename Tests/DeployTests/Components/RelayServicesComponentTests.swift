@@ -16,7 +16,6 @@ import Testing
         let extract = try #require(r.command("extract iroh-relay"))
         #expect(extract.onChangeOf == ["/usr/local/lib/chatmail/iroh-relay.tar.gz"])
         #expect(extract.unless == "test -x /usr/local/bin/iroh-relay")
-        #expect(r.resources.contains(.user(SystemUser("iroh"))))
         let unit = try #require(r.text("/etc/systemd/system/iroh-relay.service"))
         #expect(unit.contains("ExecStart=/usr/local/bin/iroh-relay --config-path /etc/iroh-relay.toml\n"))
         #expect(unit.contains("User=iroh\nGroup=iroh\n"))

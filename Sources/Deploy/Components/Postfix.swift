@@ -1,0 +1,75 @@
+import ChatmailConfig
+
+/// Postfix: SMTP for other relays (25) and for Delta Chat clients (587, 465),
+/// with every message passing `chatmaild filtermail`, and local delivery to
+/// Dovecot over LMTP.
+public struct Postfix: Component {
+    public let name = "postfix"
+    public init() {}
+
+    public static let mainCF = "/etc/postfix/main.cf"
+    public static let masterCF = "/etc/postfix/master.cf"
+    public static let tlsPolicyMap = "/etc/postfix/smtp_tls_policy_map"
+    public static let dropIn = "/etc/systemd/system/postfix@.service.d/10_restart.conf"
+
+    /// Postfix checks the staged main.cf and master.cf together: the staging
+    /// directory holds copies of the other files of /etc/postfix. postconf
+    /// names the bad line (`postfix check` only logs to syslog); warnings
+    /// (unknown parameters, typos) fail the deploy too.
+    public static let validate = """
+        o=$(postconf -c {dir} -n 2>&1 >/dev/null && postconf -c {dir} -M 2>&1 >/dev/null) || { echo "$o"; exit 1; }; \
+        [ -z "$o" ] || { echo "$o"; exit 1; }; postfix -c {dir} check
+        """
+
+    public func manifest(_ context: DeployContext) throws -> Manifest {
+        let c = context.config
+        let main = try Self.renderMain(c)
+        let master = try Self.renderMaster(c)
+        let maps = ["login_map", "submission_header_cleanup", "lmtp_header_cleanup", "smtp_tls_policy_map"]
+        let mapFiles = try maps.map { File("/etc/postfix/\($0)", text: try Templates.text("postfix/\($0)")) }
+        let dropIn = try Templates.text("postfix/10_restart.conf")
+        let mail = !context.disableMail
+        return Manifest {
+            Package("postfix")
+            // Postfix reaches the OpenDKIM milter socket through this group
+            // (declared by the OpenDKIM component).
+            SystemUser("postfix", extraGroups: c.isIPv4Relay ? [] : ["opendkim"])
+            File(Self.mainCF, text: main, validate: Self.validate)
+            File(Self.masterCF, text: master, validate: Self.validate)
+            mapFiles
+            GuardedCommand("postmap smtp_tls_policy_map", "postmap \(Self.tlsPolicyMap)",
+                           onChangeOf: [Self.tlsPolicyMap])
+            Directory("/etc/systemd/system/postfix@.service.d")
+            File(Self.dropIn, text: dropIn)
+            Service("postfix", enabled: mail, running: mail,
+                    restartOn: [Self.mainCF, Self.masterCF] + maps.map { "/etc/postfix/\($0)" } + ["postfix"])
+        }
+    }
+
+    static func renderMain(_ c: ChatmailConfig) throws -> String {
+        let values: [String: Any] = [
+            "mailDomain": c.mailDomain,
+            "myhostname": c.postfixMyhostname,
+            "tlsCert": c.tlsCertPath,
+            "tlsKey": c.tlsKeyPath,
+            "mynetworks": c.disableIPv6 ? "127.0.0.0/8" : "127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128",
+            "inetProtocols": c.disableIPv6 ? "ipv4" : "all",
+            "maxMessageSize": c.maxMessageSize,
+            "dkim": !c.isIPv4Relay,
+        ]
+        return try Templates.render("postfix/main.cf.mustache", values)
+    }
+
+    static func renderMaster(_ c: ChatmailConfig) throws -> String {
+        let values: [String: Any] = [
+            "filtermailOutgoingPort": c.filtermailSMTPPort,
+            "filtermailIncomingPort": c.filtermailSMTPPortIncoming,
+            "reinjectPort": c.postfixReinjectPort,
+            "reinjectIncomingPort": c.postfixReinjectPortIncoming,
+            "maxSmtpConnections": c.maxSmtpConnections,
+            "clientConnectionLimit": c.maxSmtpConnections / 5,
+            "dkim": !c.isIPv4Relay,
+        ]
+        return try Templates.render("postfix/master.cf.mustache", values)
+    }
+}

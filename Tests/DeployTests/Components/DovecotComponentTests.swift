@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+@testable import Deploy
+
+@Suite struct DovecotComponentTests {
+    func conf(_ context: DeployContext) throws -> [String] {
+        settingLines(try Dovecot().manifest(context).mailText("/etc/dovecot/dovecot.conf"))
+    }
+
+    @Test func defaultConfPointsAtChatmaildSockets() throws {
+        let c = try conf(try MailConfigs.context())
+        for line in ["protocols = imap lmtp", "auth_mechanisms = plain", "args = /etc/dovecot/auth.conf",
+                     "mail_location = maildir:/home/vmail/mail/chat.example.org/%u",
+                     "mail_attribute_dict = proxy:/run/chatmail-metadata/metadata.socket:metadata",
+                     "last_login_dict = proxy:/run/chatmail-lastlogin/lastlogin.socket:lastlogin",
+                     "imap_capability = +XDELTAPUSH XCHATMAIL",
+                     "mail_plugins = $mail_plugins imap_quota last_login",
+                     "mail_plugins = $mail_plugins mail_lua notify push_notification push_notification_lua",
+                     "push_notification_driver = lua:file=/etc/dovecot/push_notification.lua",
+                     "quota_rule = *:storage=500M",
+                     "quota_warning = storage=75%% quota-warning 350 /home/vmail/mail/chat.example.org/%u",
+                     "executable = script /usr/local/bin/chatmaild quota-expire",
+                     "unix_listener /var/spool/postfix/private/auth {",
+                     "unix_listener /var/spool/postfix/private/dovecot-lmtp {",
+                     "ssl_cert = </var/lib/acme/live/chat.example.org/fullchain",
+                     "ssl_min_protocol = TLSv1.3", "imap_hibernate_timeout = 30s", "process_limit = 10000"] {
+            #expect(c.contains(line), "\(line)")
+        }
+        #expect(!c.contains("listen = 0.0.0.0"))
+        #expect(!c.contains { $0.hasPrefix("rawlog_dir") || $0.hasPrefix("metric ") || $0.hasPrefix("mail_server_admin") })
+        let auth = settingLines(try Dovecot().manifest(try MailConfigs.context()).mailText("/etc/dovecot/auth.conf"))
+        #expect(auth.contains("uri = proxy:/run/doveauth/doveauth.socket:auth"))
+        #expect(auth.contains("password_key = passdb/%Ew\"%Eu"))
+        #expect(auth.contains("user_key = userdb/%Eu"))
+    }
+
+    @Test func optionsChangeTheirBlocks() throws {
+        #expect(try conf(try MailConfigs.context("disable_ipv6 = true")).contains("listen = 0.0.0.0"))
+        let compressed = try conf(try MailConfigs.context("imap_compress = true", "imap_rawlog = true"))
+        #expect(compressed.contains("mail_plugins = $mail_plugins imap_quota last_login imap_zlib"))
+        #expect(compressed.contains("rawlog_dir = %h") && compressed.contains("executable = imap postlogin"))
+        #expect(!compressed.contains("imap_hibernate_timeout = 30s"))
+        let mtail = try conf(try MailConfigs.context("mtail_address = 10.0.0.5"))
+        #expect(mtail.contains("address = 10.0.0.5") && mtail.contains("port = 3904"))
+        #expect(mtail.contains("metric imap_command {"))
+        let privacy = try conf(try MailConfigs.context("privacy_mail = privacy@example.org"))
+        #expect(privacy.contains("mail_server_admin = mailto:privacy@example.org"))
+    }
+
+    @Test func serviceFollowsDisableMailAndRestartsOnItsFiles() throws {
+        let m = try Dovecot().manifest(try MailConfigs.context())
+        let s = try #require(m.mailService("dovecot"))
+        #expect(s.enabled && s.running)
+        #expect(Set(s.restartOn).isSuperset(of: ["/etc/dovecot/dovecot.conf", "/etc/dovecot/auth.conf",
+                                                 "/etc/dovecot/push_notification.lua", "dovecot-imapd"]))
+        let off = try #require(try Dovecot().manifest(try MailConfigs.context(disableMail: true)).mailService("dovecot"))
+        #expect(!off.enabled && !off.running)
+        #expect(m.resources.contains(.line(LineInFile("/etc/environment", line: "TZ=:/etc/localtime", replacing: "TZ="))))
+        let sysctl = try #require(m.commands.first { $0.name == "apply inotify sysctls" })
+        #expect(sysctl.onChangeOf == [Dovecot.sysctl])
+        #expect(settingLines(try m.mailText(Dovecot.sysctl)) == ["fs.inotify.max_user_instances = 65535",
+                                                             "fs.inotify.max_user_watches = 65535"])
+        #expect(settingLines(try m.mailText(Dovecot.dropIn)) == ["[Service]", "Restart=always", "RestartSec=30"])
+    }
+
+    /// doveconf parses every variant, through the File's own validate command.
+    @Test(arguments: try MailConfigs.all())
+    func doveconfAcceptsEveryVariant(_ name: String, _ context: DeployContext) throws {
+        try #require(isInstalled("/usr/bin/doveconf"), "doveconf missing: run scripts/initenv.sh --test-deps")
+        let file = try Dovecot().manifest(context).mailFile(Dovecot.conf)
+        let r = try runValidation(of: file, stagedIn: tempDir("dovecot"))
+        #expect(r.status == 0, "\(name): \(r.output)")
+        #expect(r.output.isEmpty, "\(name): doveconf warns: \(r.output)")
+    }
+
+    @Test func doveconfRefusesABrokenConf() throws {
+        try #require(isInstalled("/usr/bin/doveconf"), "doveconf missing: run scripts/initenv.sh --test-deps")
+        var file = try Dovecot().manifest(try MailConfigs.context()).mailFile(Dovecot.conf)
+        file.content = Array(String(decoding: file.content, as: UTF8.self)
+            .replacingOccurrences(of: "ssl = required", with: "ssl = mandatory").utf8)
+        let r = try runValidation(of: file, stagedIn: tempDir("dovecot"))
+        #expect(r.status != 0)
+        #expect(r.output.contains("Invalid value: mandatory"), "\(r.output)")
+    }
+
+    @Test func pushNotificationScriptCompiles() throws {
+        try #require(isInstalled("/usr/bin/luac5.3"), "luac5.3 missing: run scripts/initenv.sh --test-deps")
+        let dir = tempDir("lua")
+        let text = try Dovecot().manifest(try MailConfigs.context()).mailText("/etc/dovecot/push_notification.lua")
+        try text.write(toFile: dir + "/ok.lua", atomically: true, encoding: .utf8)
+        #expect(try mailShell("luac5.3 -p '\(dir)/ok.lua'").status == 0)
+        try (text + "\nend\n").write(toFile: dir + "/bad.lua", atomically: true, encoding: .utf8)
+        #expect(try mailShell("luac5.3 -p '\(dir)/bad.lua'").status != 0)
+        for hook in ["dovecot_lua_notify_begin_txn", "dovecot_lua_notify_event_message_new", "dovecot_lua_notify_end_txn"] {
+            #expect(text.contains("function \(hook)("), "\(hook)")
+        }
+        #expect(text.contains("mbox:metadata_set(\"/private/messagenew\", \"\")"))
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+@testable import Deploy
+
+@Suite struct OpenDKIMComponentTests {
+    @Test func confTablesAndKeyUseTheBareDomain() throws {
+        let m = try OpenDKIM().manifest(try MailConfigs.context(domain: "_chat.example.org"))
+        let conf = settingLines(try m.mailText("/etc/opendkim.conf"))
+        for line in ["Domain _chat.example.org", "Selector opendkim", "KeyFile /etc/dkimkeys/opendkim.private",
+                     "SigningTable refile:/etc/dkimkeys/SigningTable", "MTA ORIGINATING", "InternalHosts -",
+                     "On-NoSignature reject", "On-BadSignature reject", "Canonicalization relaxed/simple",
+                     "Socket local:/var/spool/postfix/opendkim/opendkim.sock", "UserID opendkim", "UMask 007",
+                     "ScreenPolicyScript /etc/opendkim/screen.lua", "FinalPolicyScript /etc/opendkim/final.lua"] {
+            #expect(conf.contains(line), "\(line)")
+        }
+        #expect(try m.mailText("/etc/dkimkeys/KeyTable")
+                == "opendkim._domainkey._chat.example.org _chat.example.org:opendkim:/etc/dkimkeys/opendkim.private\n")
+        #expect(try m.mailText("/etc/dkimkeys/SigningTable") == "*@_chat.example.org opendkim._domainkey._chat.example.org\n")
+        #expect(try m.mailFile("/etc/dkimkeys/KeyTable").owner == "opendkim")
+        #expect(settingLines(try m.mailText("/etc/systemd/system/opendkim.service.d/10-prevent-memory-leak.conf"))
+                == ["[Service]", "Restart=always", "RuntimeMaxSec=1d"])
+        #expect(m.resources.contains(.directory(Directory("/var/spool/postfix/opendkim", owner: "opendkim", mode: 0o750))))
+        #expect(m.resources.contains(.directory(Directory("/etc/opendkim", owner: "opendkim", mode: 0o750))))
+    }
+
+    @Test func keyIsGeneratedOnlyWhenMissing() throws {
+        let m = try OpenDKIM().manifest(try MailConfigs.context())
+        let gen = try #require(m.commands.first { $0.name == "generate DKIM key" })
+        #expect(gen.unless == "test -f /etc/dkimkeys/opendkim.private")
+        #expect(gen.onChangeOf.isEmpty)
+        #expect(gen.command.contains("opendkim-genkey -D /etc/dkimkeys -d chat.example.org -s opendkim"))
+        let s = try #require(m.mailService("opendkim"))
+        #expect(s.enabled && s.running)
+        #expect(s.restartOn.contains("/etc/opendkim.conf") && s.restartOn.contains("/etc/opendkim/final.lua"))
+    }
+
+    @Test func relayListSkipsOpenDKIMForIPv4Relays() throws {
+        let names = { (c: DeployContext) in Relay.components(for: c).map(\.name) }
+        #expect(names(try MailConfigs.context()).filter { ["filtermail", "opendkim", "dovecot", "postfix"].contains($0) }
+                == ["filtermail", "opendkim", "dovecot", "postfix"])
+        #expect(!names(try MailConfigs.context(domain: "1.2.3.4")).contains("opendkim"))
+    }
+
+    /// The declared validation accepts the rendered file and refuses a broken
+    /// one, with opendkim's own message.
+    @Test func opendkimAcceptsTheConfAndRefusesABrokenOne() throws {
+        try #require(isInstalled("/usr/sbin/opendkim"), "opendkim missing: run scripts/initenv.sh --test-deps")
+        let file = try OpenDKIM().manifest(try MailConfigs.context()).mailFile("/etc/opendkim.conf")
+        let ok = try runValidation(of: file, stagedIn: tempDir("dkim"))
+        #expect(ok.status == 0, "\(ok.output)")
+
+        var broken = file
+        broken.content = Array((String(decoding: file.content, as: UTF8.self)
+            .replacingOccurrences(of: "relaxed/simple", with: "relaxed/wobbly")).utf8)
+        let bad = try runValidation(of: broken, stagedIn: tempDir("dkim"))
+        #expect(bad.status != 0)
+        #expect(bad.output.contains("unknown canonicalization algorithm"), "\(bad.output)")
+
+        broken.content = file.content + Array("OnNoSignature reject\n".utf8)
+        let typo = try runValidation(of: broken, stagedIn: tempDir("dkim"))
+        #expect(typo.status != 0 && typo.output.contains("unrecognized parameter"), "\(typo.output)")
+    }
+
+    /// opendkim runs both policy scripts once at start-up (a Lua error there
+    /// crashes it), so start the real daemon on the rendered files, with
+    /// paths moved into a temp dir, and wait for its milter socket.
+    @Test func opendkimStartsWithThePolicyScripts() throws {
+        try #require(isInstalled("/usr/sbin/opendkim-genkey"), "opendkim-tools missing: run scripts/initenv.sh --test-deps")
+        let m = try OpenDKIM().manifest(try MailConfigs.context())
+        let dir = tempDir("dkim-run")
+        func put(_ path: String, as name: String) throws {
+            let text = try m.mailText(path).replacingOccurrences(of: "/etc/dkimkeys", with: dir)
+            try text.write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8)
+        }
+        for (path, name) in [("/etc/dkimkeys/KeyTable", "KeyTable"), ("/etc/dkimkeys/SigningTable", "SigningTable"),
+                             ("/etc/opendkim/screen.lua", "screen.lua"), ("/etc/opendkim/final.lua", "final.lua")] {
+            try put(path, as: name)
+        }
+        let conf = try m.mailText(OpenDKIM.conf)
+            .replacingOccurrences(of: "/etc/dkimkeys", with: dir)
+            .replacingOccurrences(of: "/etc/opendkim/", with: dir + "/")
+            .replacingOccurrences(of: "/var/spool/postfix/opendkim/opendkim.sock", with: dir + "/opendkim.sock")
+            .replacingOccurrences(of: "/run/opendkim/opendkim.pid", with: dir + "/opendkim.pid")
+            .replacingOccurrences(of: "UserID opendkim", with: "")
+        try conf.write(toFile: "\(dir)/opendkim.conf", atomically: true, encoding: .utf8)
+        let gen = try mailShell("opendkim-genkey -D '\(dir)' -d chat.example.org -s opendkim")
+        try #require(gen.status == 0, "\(gen.output)")
+
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/opendkim")
+        p.arguments = ["-f", "-x", "\(dir)/opendkim.conf"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() }; p.waitUntilExit() }
+        var up = false
+        for _ in 0..<50 where !up && p.isRunning {
+            up = FileManager.default.fileExists(atPath: dir + "/opendkim.sock")
+            if !up { usleep(100_000) }
+        }
+        #expect(up, "no milter socket; opendkim exit status \(p.isRunning ? "-" : "\(p.terminationStatus)")")
+        usleep(200_000)
+        #expect(p.isRunning)
+    }
+}
