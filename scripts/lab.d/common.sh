@@ -1,0 +1,108 @@
+# Helpers shared by every lab command: logging, process bookkeeping, names.
+# shellcheck shell=bash
+
+BASE=$LAB_DIR/lab-base          # root filesystem every host starts from
+REPO=$LAB_DIR/lab-repo          # offline apt repository (flat)
+KEYS=$LAB_DIR/lab-keys          # client ssh key and lab CA, kept between labs
+STAMP=$LAB_DIR/lab-cache.stamp  # what the cache was built from
+CLIENT=$LAB_DIR/lab-client      # venv with the Delta Chat RPC server and client
+BRIDGE=labbr0
+GW=$LAB_NET.1                   # ns.LAB_DOMAIN, pebble.LAB_DOMAIN
+PUSH_IP=$LAB_NET.2              # notifications.LAB_DOMAIN
+FILES_IP=$LAB_NET.3             # files.LAB_DOMAIN
+[ -n "$LAB_NET6" ] && [ ! -e /proc/net/if_inet6 ] && LAB_NET6=""   # host without IPv6
+
+log() { printf '[lab %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+need_root() { [ "$(id -u)" = 0 ] || die "scripts/lab must run as root (it creates network namespaces and containers)"; }
+
+# take_lock FILE SECONDS WHAT: hold an exclusive lock on FILE until this
+# process ends; wait up to SECONDS for another holder (several engineers or
+# CI runs may share a machine).
+LAB_LOCK_FDS=()
+take_lock() {
+    local fd
+    mkdir -p "$(dirname "$1")"
+    exec {fd}> "$1"
+    LAB_LOCK_FDS+=("$fd")
+    flock -n "$fd" && return 0
+    log "waiting for another $3 to finish (lock $1)"
+    flock -w "$2" "$fd" || die "another $3 still holds $1 after $2 s"
+}
+
+# In a child that outlives this command (daemons, host supervisors): close the
+# lock descriptors, or the lock would be held for as long as the lab runs.
+close_locks() { local fd; for fd in "${LAB_LOCK_FDS[@]}"; do eval "exec $fd>&-"; done; }
+
+lab_is_up() { [ -e "/run/netns/$LAB_NS" ]; }
+need_up() { lab_is_up || die "the lab is not up (run: scripts/lab up)"; }
+
+# IPv6 address for the host part of an IPv4 lab address (.11 -> LAB_NET6 + 11)
+v6_of() { echo "$LAB_NET6${1##*.}"; }
+
+# The registry of hosts written by `up` ("NAME IP" lines); before that, LAB_HOSTS.
+host_names() {
+    if [ -f "$LAB_RUN/hosts" ]; then cut -d' ' -f1 "$LAB_RUN/hosts"; else printf '%s\n' $LAB_HOSTS; fi
+}
+host_ip() {
+    local name=$1 n ip i=0
+    if [ -f "$LAB_RUN/hosts" ]; then
+        while read -r n ip; do [ "$n" = "$name" ] && { echo "$ip"; return; }; done < "$LAB_RUN/hosts"
+    else
+        for n in $LAB_HOSTS; do i=$((i + 1)); [ "$n" = "$name" ] && { echo "$LAB_NET.$((10 + i))"; return; }; done
+    fi
+    die "unknown lab host '$name' (hosts: $(host_names | xargs))"
+}
+root_of() { echo "$LAB_DIR/$LAB_NS-$1"; }
+
+# Packages listed in LAB_PACKAGES_FILE: first word of each line, '#' comments.
+lab_packages() { sed -e 's/#.*//' "$LAB_PACKAGES_FILE" | awk 'NF { print $1 }'; }
+
+# Is PID alive? A zombie counts as dead: a slow-reaping PID 1 (as on CI VMs)
+# leaves our stopped daemons as zombies for seconds, and `kill -0` would
+# still report them.
+running() { local st; st=$(ps -o stat= -p "$1" 2> /dev/null) && [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
+
+# pid of a process the lab started, if it still runs
+alive_pid() { local f=$LAB_RUN/$1.pid p; [ -f "$f" ] && p=$(cat "$f") && [ -n "$p" ] && running "$p" && echo "$p"; }
+
+# spawn NAME CMD...: run CMD detached in its own session inside the services
+# netns, logging to LAB_RUN/NAME.log; its pid goes to LAB_RUN/NAME.pid.
+spawn() {
+    local name=$1; shift
+    rm -f "$LAB_RUN/$name.pid"
+    (close_locks; exec setsid nsenter --net="/run/netns/$LAB_NS" sh -c 'echo $$ > "$0"; exec "$@"' "$LAB_RUN/$name.pid" "$@" \
+        >> "$LAB_RUN/$name.log" 2>&1 < /dev/null) &
+    for _ in $(seq 50); do [ -s "$LAB_RUN/$name.pid" ] && return; sleep 0.1; done
+    die "$name did not start, see $LAB_RUN/$name.log"
+}
+
+descendants() { local c; for c in $(ps -o pid= --ppid "$1" 2> /dev/null); do descendants "$c"; echo "$c"; done; }
+
+# stop_pid NAME [TIMEOUT]: SIGTERM the recorded pid and wait; after TIMEOUT
+# seconds SIGKILL it and all its descendants.
+stop_pid() {
+    local name=$1 t=${2:-20} p d
+    p=$(alive_pid "$name") || { rm -f "$LAB_RUN/$name.pid"; return 0; }
+    kill -TERM "$p" 2> /dev/null || true
+    for _ in $(seq $((t * 10))); do running "$p" || break; sleep 0.1; done
+    if running "$p"; then
+        log "$name ($p) did not stop in ${t}s, killing it"
+        d=$(descendants "$p"); kill -KILL "$p" $d 2> /dev/null || true
+    fi
+    rm -f "$LAB_RUN/$name.pid"
+}
+
+# wait_for SECONDS CMD...: retry CMD every 0.1 s until it succeeds
+wait_for() {
+    local t=$1; shift
+    for _ in $(seq $((t * 10))); do "$@" > /dev/null 2>&1 && return 0; sleep 0.1; done
+    return 1
+}
+
+# in_lab CMD...: run a client inside the services netns. `ip netns exec`
+# bind-mounts /etc/netns/LAB_NS/resolv.conf over /etc/resolv.conf, so the
+# client resolves NAME.LAB_DOMAIN through the lab DNS. (Daemons and nspawn
+# use nsenter instead: `ip netns exec` also remounts /sys, which hides
+# /sys/fs/cgroup from systemd-nspawn.)
+in_lab() { ip netns exec "$LAB_NS" "$@"; }
