@@ -168,7 +168,7 @@ enum ApplyScript {
                 .replacingAll("{dir}", with: "\"\(dirname(stagedPath))\"")
             s += """
                 step \(shellQuote("validate " + f.path))
-                ( \(cmd) ) </dev/null >"$S/out" 2>&1 || fail validate \(shellQuote(f.path)) "$S/out"
+                ( \(cmd) ) </dev/null >"$S/out" 2>&1 || { echo "(validation exited with status $?)" >>"$S/out"; fail validate \(shellQuote(f.path)) "$S/out"; }
 
                 """
         }

@@ -128,6 +128,22 @@ import Testing
         #expect(read("\(r)/etc/other.cf") == "other = 2\n")
     }
 
+    /// `postfix check` says nothing on stderr (it logs to syslog): the error
+    /// must still say that the validator failed and how.
+    @Test func silentValidatorFailureNamesItsExitStatus() throws {
+        let r = root
+        let e = try engine(Manifest {
+            File("\(r)/etc/main.cf", text: "broken\n", validate: "exit 4")
+        })
+        #expect {
+            try e.run(dryRun: false)
+        } throws: { error in
+            guard let apply = error as? ApplyError else { return false }
+            return apply.kind == "validate" && apply.description.contains("(validation exited with status 4)")
+        }
+        #expect(read("\(r)/etc/main.cf") == nil)
+    }
+
     @Test func failingCommandIsReportedWithItsOutput() throws {
         let r = root
         let e = try engine(Manifest {

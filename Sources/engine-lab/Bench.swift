@@ -1,0 +1,56 @@
+import Deploy
+import Foundation
+
+/// Packages of the bench manifest; scripts/bench-engine installs the same
+/// ones with a bare apt-get for comparison.
+let benchPackages = ["postfix", "curl", "rsync", "cron"]
+
+/// The deploy that scripts/bench-engine.d/deploy.py describes for pyinfra,
+/// resource for resource.
+func benchManifest(_ s: LabSettings) -> Manifest {
+    Manifest {
+        for p in benchPackages { Package(p) }
+        for g in 1...3 { SystemGroup("benchgrp\(g)") }
+        for u in 1...3 { SystemUser("benchusr\(u)", group: "benchgrp\(u)") }
+        Download(s.filesURL + s.turnFile, sha256: s.sums[s.turnFile] ?? "", to: "/usr/local/bin/bench-turn")
+        for d in 0..<10 { Directory("/etc/bench/d\(d)") }
+        for i in 0..<60 { File("/etc/bench/d\(i % 10)/f\(i).conf", text: "# bench file \(i)\nvalue = \(i * 7)\n") }
+        for l in 1...5 { LineInFile("/etc/bench/lines.txt", line: "line \(l)") }
+        File("/etc/systemd/system/benchd.service", text: """
+            [Unit]
+            Description=cmdeploy bench service
+
+            [Service]
+            ExecStart=/usr/local/bin/bench-turn
+
+            [Install]
+            WantedBy=multi-user.target
+
+            """)
+        Service("benchd", restartOn: ["/etc/systemd/system/benchd.service", "/usr/local/bin/bench-turn"])
+    }
+}
+
+/// First run, then three no-op runs (each on a fresh connection, as
+/// `cmdeploy run` would be), printed as key=value lines.
+func runBench(target: String, settings: LabSettings) throws {
+    let desired = try DesiredState([("bench", benchManifest(settings))])
+    func once() throws -> (RunSummary, Double, Double) {
+        let start = Date()
+        let host = try connect(target)
+        defer { host.close() }
+        let connected = Date().timeIntervalSince(start)
+        let summary = try Engine(host: host, desired: desired).run(dryRun: false)
+        return (summary, Date().timeIntervalSince(start), connected)
+    }
+    print("resources=\(desired.items.count)")
+    let (first, firstWall, _) = try once()
+    print("first_seconds=\(String(format: "%.2f", firstWall)) first_round_trips=\(first.roundTrips) first_changes=\(first.plan.changes.count)")
+    var walls: [Double] = []
+    for _ in 0..<3 {
+        let (noop, wall, connect) = try once()
+        guard noop.plan.isEmpty else { throw LabChecks.CheckFailure(description: "the no-op run planned changes: \(noop.plan.changes.map(\.subject))") }
+        walls.append(wall)
+        print("noop_seconds=\(String(format: "%.2f", wall)) noop_connect_seconds=\(String(format: "%.2f", connect)) noop_round_trips=\(noop.roundTrips)")
+    }
+}
