@@ -31,26 +31,15 @@ func benchManifest(_ s: LabSettings) -> Manifest {
     }
 }
 
-/// First run, then three no-op runs (each on a fresh connection, as
-/// `cmdeploy run` would be), printed as key=value lines.
+/// One run of the bench manifest on a fresh connection, as `cmdeploy run`
+/// does it; scripts/bench-engine times it from outside.
 func runBench(target: String, settings: LabSettings) throws {
     let desired = try DesiredState([("bench", benchManifest(settings))])
-    func once() throws -> (RunSummary, Double, Double) {
-        let start = Date()
-        let host = try connect(target)
-        defer { host.close() }
-        let connected = Date().timeIntervalSince(start)
-        let summary = try Engine(host: host, desired: desired).run(dryRun: false)
-        return (summary, Date().timeIntervalSince(start), connected)
-    }
-    print("resources=\(desired.items.count)")
-    let (first, firstWall, _) = try once()
-    print("first_seconds=\(String(format: "%.2f", firstWall)) first_round_trips=\(first.roundTrips) first_changes=\(first.plan.changes.count)")
-    var walls: [Double] = []
-    for _ in 0..<3 {
-        let (noop, wall, connect) = try once()
-        guard noop.plan.isEmpty else { throw LabChecks.CheckFailure(description: "the no-op run planned changes: \(noop.plan.changes.map(\.subject))") }
-        walls.append(wall)
-        print("noop_seconds=\(String(format: "%.2f", wall)) noop_connect_seconds=\(String(format: "%.2f", connect)) noop_round_trips=\(noop.roundTrips)")
-    }
+    let start = Date()
+    let host = try connect(target)
+    defer { host.close() }
+    let summary = try Engine(host: host, desired: desired).run(dryRun: false)
+    print("resources=\(desired.items.count) changes=\(summary.plan.changes.count) "
+        + "services=\(summary.plan.services.count) round_trips=\(summary.roundTrips) "
+        + String(format: "seconds=%.2f", Date().timeIntervalSince(start)))
 }

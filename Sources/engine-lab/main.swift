@@ -3,7 +3,9 @@
 // scripts/test-engine-lab (checks) and scripts/bench-engine (timings).
 //
 //   engine-lab test HOST      the checks; prints "engine-lab: N passed, N failed"
-//   engine-lab bench HOST     first run + no-op runs of the bench manifest, as key=value lines
+//   engine-lab bench HOST     one run of the bench manifest, as key=value lines
+//   engine-lab bench-packages the bench manifest's packages (for the apt-get baseline)
+//   engine-lab bench-count    the bench manifest's number of resources
 import Deploy
 import Foundation
 
@@ -51,6 +53,15 @@ func labSettings(host: String) throws -> LabSettings {
 }
 
 let args = Array(CommandLine.arguments.dropFirst())
+if args == ["bench-packages"] {
+    print(benchPackages.joined(separator: " "))
+    exit(0)
+}
+if args == ["bench-count"] {
+    let s = LabSettings(hostName: "", filesURL: "", sums: [:], arch: "")
+    print(benchManifest(s).resources.count)
+    exit(0)
+}
 guard args.count == 2, ["test", "bench"].contains(args[0]) else {
     FileHandle.standardError.write(Data("usage: engine-lab test|bench HOST\n".utf8))
     exit(2)
