@@ -38,8 +38,14 @@ func runBench(target: String, settings: LabSettings) throws {
     let start = Date()
     let host = try connect(target)
     defer { host.close() }
-    let summary = try Engine(host: host, desired: desired).run(dryRun: false)
+    let connected = Date().timeIntervalSince(start)
+    var probeSeconds = 0.0
+    let engine = Engine(host: host, desired: desired) { event in
+        if case .probed(let seconds, _) = event, probeSeconds == 0 { probeSeconds = seconds }
+    }
+    let summary = try engine.run(dryRun: false)
     print("resources=\(desired.items.count) changes=\(summary.plan.changes.count) "
         + "services=\(summary.plan.services.count) round_trips=\(summary.roundTrips) "
-        + String(format: "seconds=%.2f", Date().timeIntervalSince(start)))
+        + String(format: "connect_seconds=%.2f probe_seconds=%.2f seconds=%.2f",
+                 connected, probeSeconds, Date().timeIntervalSince(start)))
 }
