@@ -66,6 +66,9 @@ let package = Package(
             ]),
         .executableTarget(name: "chatmaild", dependencies: ["Chatmaild"]),
 
+        // The engine against real Debian 12 lab hosts (scripts/test-engine-lab, scripts/bench-engine).
+        .executableTarget(name: "engine-lab", dependencies: ["Deploy"]),
+
         .testTarget(name: "ChatmailConfigTests", dependencies: ["ChatmailConfig"]),
         .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
         .testTarget(

@@ -29,6 +29,8 @@ rootfs_up() {
         printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s %s\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
             "$name.$LAB_DOMAIN" "$name" > "$root/etc/hosts"
         systemd-id128 new > "$root/etc/machine-id"
+        # the cached base has the resolver of the lab it was built for
+        echo "nameserver $GW" > "$root/etc/resolv.conf"
         ssh-keygen -q -A -f "$root" > /dev/null
         [ "$LAB_APT" != http ] || echo "deb [trusted=yes] https://files.$LAB_DOMAIN/debian/ ./" > "$root/etc/apt/sources.list"
     fi

@@ -33,12 +33,8 @@ enum ApplyScript {
             // Maintainer scripts must not start services before their configs
             // are in place: a policy-rc.d blocks that for the duration, and is
             // removed again whatever happens (unless it was there before).
+            s += policyGuard()
             s += """
-                if [ ! -e /usr/sbin/policy-rc.d ]; then
-                  printf '#!/bin/sh\\necho "All runlevel operations denied by policy" >&2\\nexit 101\\n' >/usr/sbin/policy-rc.d
-                  chmod 755 /usr/sbin/policy-rc.d
-                  trap 'rm -f /usr/sbin/policy-rc.d; rm -rf "$S"' EXIT
-                fi
                 APT="apt-get -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300"
 
                 """
@@ -76,6 +72,22 @@ enum ApplyScript {
             }
         }
         return s
+    }
+
+    /// Installs a policy-rc.d for the rest of the script and removes it on
+    /// exit. Ours carries a marker line, so one left behind by a run that was
+    /// killed (where no EXIT trap runs) is recognised and removed by the next
+    /// run; an operator's own policy-rc.d is left alone.
+    static func policyGuard(path: String = "/usr/sbin/policy-rc.d") -> String {
+        """
+        PRC=\(shellQuote(path))
+        if [ ! -e "$PRC" ] || grep -qx '# cmdeploy: temporary' "$PRC"; then
+          printf '#!/bin/sh\\n# cmdeploy: temporary\\necho "All runlevel operations denied by policy" >&2\\nexit 101\\n' >"$PRC"
+          chmod 755 "$PRC"
+          trap 'rm -f "$PRC"; rm -rf "$S"' EXIT
+        fi
+
+        """
     }
 
     static func userScript(_ u: SystemUser, create: Bool) -> String {
@@ -168,7 +180,7 @@ enum ApplyScript {
                 .replacingAll("{dir}", with: "\"\(dirname(stagedPath))\"")
             s += """
                 step \(shellQuote("validate " + f.path))
-                ( \(cmd) ) </dev/null >"$S/out" 2>&1 || fail validate \(shellQuote(f.path)) "$S/out"
+                ( \(cmd) ) </dev/null >"$S/out" 2>&1 || { echo "(validation exited with status $?)" >>"$S/out"; fail validate \(shellQuote(f.path)) "$S/out"; }
 
                 """
         }
