@@ -78,12 +78,16 @@ static void *worker(void *arg) {
                                 "Lshared/passdb/password123\"c%02ld%06ld@example.org\tc%02ld%06ld@example.org\n", k, j, k, j);
             double t0 = now();
             if (write(fd, batch, len) != len) { r->failed++; break; }
-            int got = 0;
+            int got = 0, bol = 1;
             char buf[65536];
             while (got < lines) {
                 ssize_t n = read(fd, buf, sizeof buf);
                 if (n <= 0) { r->failed++; break; }
-                for (ssize_t x = 0; x < n; x++) if (buf[x] == '\n') got++;
+                for (ssize_t x = 0; x < n; x++) {
+                    if (bol && buf[x] != 'O') r->failed++;  // every reply must be a created account
+                    bol = buf[x] == '\n';
+                    got += bol;
+                }
             }
             for (int j = 0; j < lines; j++) record(r, (now() - t0) / lines);
         }

@@ -3,9 +3,9 @@ import NIOPosix
 
 /// Serves a DictService on a UNIX stream socket. One event loop per core;
 /// each connection stays on one loop and its requests are answered in
-/// order, as Dovecot's dict client expects. Service calls run on the loop
-/// thread: they are short file operations (or a crypt() on account
-/// creation), and connections spread over the loops so both cores work.
+/// order, as Dovecot's dict client expects. Most service calls are short
+/// file operations and run on the loop thread; the slow ones (a crypt()
+/// when doveauth creates an account) go to a thread pool.
 public final class DictServer {
     public let socketPath: String
     let group: MultiThreadedEventLoopGroup
