@@ -61,7 +61,9 @@ enum ApplyScript {
         for ch in changes {
             switch items[ch.index].resource {
             case .group(let g):
-                s += "step \(shellQuote("group " + g.name)); groupadd --system \(shellQuote(g.name)) >\"$S/out\" 2>&1 || fail group \(shellQuote(g.name)) \"$S/out\"\n"
+                // A package installed earlier in this batch may have created it.
+                let n = shellQuote(g.name)
+                s += "step \(shellQuote("group " + g.name)); getent group \(n) >/dev/null || groupadd --system \(n) >\"$S/out\" 2>&1 || fail group \(n) \"$S/out\"\n"
             case .user(let u):
                 s += userScript(u, create: ch.action == .create)
             case .download(let d):
@@ -96,12 +98,12 @@ enum ApplyScript {
         s += "getent group \(g) >/dev/null || groupadd --system \(g) >\"$S/out\" 2>&1 || fail user \(n) \"$S/out\"\n"
         let extra = u.extraGroups.isEmpty ? "" : " --groups \(shellQuote(u.extraGroups.joined(separator: ",")))"
         let home = u.home.map { " --home-dir \(shellQuote($0))" } ?? ""
-        if create {
-            s += "useradd --system --gid \(g)\(extra)\(home) --shell \(shellQuote(u.shell)) \(n) >\"$S/out\" 2>&1 || fail user \(n) \"$S/out\"\n"
-        } else {
-            let append = u.extraGroups.isEmpty ? "" : " --append --groups \(shellQuote(u.extraGroups.joined(separator: ",")))"
-            s += "usermod --gid \(g)\(append)\(home) --shell \(shellQuote(u.shell)) \(n) >\"$S/out\" 2>&1 || fail user \(n) \"$S/out\"\n"
-        }
+        // Decided on the host, not from the plan: a package installed earlier
+        // in this batch (postfix, opendkim) may just have created the account.
+        _ = create
+        let append = u.extraGroups.isEmpty ? "" : " --append --groups \(shellQuote(u.extraGroups.joined(separator: ",")))"
+        s += "if getent passwd \(n) >/dev/null; then usermod --gid \(g)\(append)\(home) --shell \(shellQuote(u.shell)) \(n) >\"$S/out\" 2>&1 || fail user \(n) \"$S/out\"\n"
+        s += "else useradd --system --gid \(g)\(extra)\(home) --shell \(shellQuote(u.shell)) \(n) >\"$S/out\" 2>&1 || fail user \(n) \"$S/out\"; fi\n"
         return s
     }
 
