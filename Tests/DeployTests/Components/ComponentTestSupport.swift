@@ -55,6 +55,8 @@ func runTool(_ path: String, _ args: [String]) throws -> (status: Int32, output:
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
+/// Runs a shell script; returns its exit status and stdout+stderr.
+@discardableResult
 func shell(_ script: String) throws -> (status: Int32, output: String) {
     try runTool("/bin/sh", ["-c", script])
 }

@@ -42,7 +42,7 @@ import Testing
             print(out.ignored)
             """
         try harness.write(toFile: "\(dir)/harness.lua", atomically: true, encoding: .utf8)
-        let r = try mailShell("lua5.3 '\(dir)/harness.lua'")
+        let r = try shell("lua5.3 '\(dir)/harness.lua'")
         #expect(r.status == 0, "\(r.output)")
         let lines = r.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         try #require(lines.count >= 4, "\(r.output)")

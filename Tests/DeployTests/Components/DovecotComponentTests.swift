@@ -88,9 +88,9 @@ import Testing
         let dir = tempDir("lua")
         let text = try Dovecot().manifest(try MailConfigs.context()).mailText("/etc/dovecot/push_notification.lua")
         try text.write(toFile: dir + "/ok.lua", atomically: true, encoding: .utf8)
-        #expect(try mailShell("luac5.3 -p '\(dir)/ok.lua'").status == 0)
+        #expect(try shell("luac5.3 -p '\(dir)/ok.lua'").status == 0)
         try (text + "\nend\n").write(toFile: dir + "/bad.lua", atomically: true, encoding: .utf8)
-        #expect(try mailShell("luac5.3 -p '\(dir)/bad.lua'").status != 0)
+        #expect(try shell("luac5.3 -p '\(dir)/bad.lua'").status != 0)
         for hook in ["dovecot_lua_notify_begin_txn", "dovecot_lua_notify_event_message_new", "dovecot_lua_notify_end_txn"] {
             #expect(text.contains("function \(hook)("), "\(hook)")
         }

@@ -31,7 +31,7 @@ import Testing
                 .replacingOccurrences(of: "/usr/local/bin/chatmaild", with: "/bin/true")
                 .replacingOccurrences(of: "User=vmail", with: "User=root")
             try text.write(toFile: "\(dir)/\(unit).service", atomically: true, encoding: .utf8)
-            let r = try mailShell("systemd-analyze verify --man=no '\(dir)/\(unit).service'")
+            let r = try shell("systemd-analyze verify --man=no '\(dir)/\(unit).service'")
             #expect(r.status == 0 && r.output.isEmpty, "\(unit): \(r.output)")
         }
     }

@@ -51,21 +51,6 @@ func settingLines(_ text: String) -> [String] {
         .filter { !$0.isEmpty && !$0.hasPrefix("#") }
 }
 
-/// Runs a shell script; returns exit status and stdout+stderr.
-@discardableResult
-func mailShell(_ script: String) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", script]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 /// Runs a File's own `validate` command the way the engine does: `{file}`
 /// is the staged copy, `{dir}` its directory.
 func runValidation(of file: File, stagedIn dir: String) throws -> (status: Int32, output: String) {
@@ -74,7 +59,7 @@ func runValidation(of file: File, stagedIn dir: String) throws -> (status: Int32
     let cmd = try #require(file.validate)
         .replacingOccurrences(of: "{file}", with: "\"\(staged)\"")
         .replacingOccurrences(of: "{dir}", with: "\"\(dir)\"")
-    return try mailShell("( \(cmd) ) </dev/null")
+    return try shell("( \(cmd) ) </dev/null")
 }
 
 func tempDir(_ tag: String) -> String {

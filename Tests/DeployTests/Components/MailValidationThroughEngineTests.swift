@@ -16,7 +16,7 @@ import Testing
         let root = tempDir("engine")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let etc = root + "/postfix"
-        try #require(try mailShell("mkdir -p '\(etc)' && cp -a /etc/postfix/. '\(etc)/'").status == 0)
+        try #require(try shell("mkdir -p '\(etc)' && cp -a /etc/postfix/. '\(etc)/'").status == 0)
         let m = try Postfix().manifest(try MailConfigs.context())
         let files = [
             moved(try m.mailFile(Postfix.mainCF), to: etc + "/main.cf"),

@@ -101,7 +101,7 @@ import Testing
     @Test func realNginxWithExternalCertificates() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try runShell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -days 2 -subj /CN=chat.example.org "
+        try shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -days 2 -subj /CN=chat.example.org "
             + "-keyout \(dir)/key.pem -out \(dir)/cert.pem")
         let config = try testConfig("mail_domain = chat.example.org",
                                     "tls_external_cert_and_key = \(dir)/cert.pem \(dir)/key.pem")
@@ -131,7 +131,7 @@ import Testing
         let validate = try #require(file.validate)
         let cmd = validate.replacingOccurrences(of: "{file}", with: "\"\(staged)\"")
             .replacingOccurrences(of: "{dir}", with: "\"\(dir)\"")
-        let result = try runShell("PATH=/usr/sbin:/usr/bin:/sbin:/bin; ( \(cmd) )")
+        let result = try shell("PATH=/usr/sbin:/usr/bin:/sbin:/bin; ( \(cmd) )")
         if result.status != 0 { throw ValidationFailed(output: result.output) }
         #expect(!result.output.contains("emerg"), "\(result.output)")
     }

@@ -83,7 +83,7 @@ import Testing
             .replacingOccurrences(of: "/run/opendkim/opendkim.pid", with: dir + "/opendkim.pid")
             .replacingOccurrences(of: "UserID opendkim", with: "")
         try conf.write(toFile: "\(dir)/opendkim.conf", atomically: true, encoding: .utf8)
-        let gen = try mailShell("opendkim-genkey -D '\(dir)' -d chat.example.org -s opendkim")
+        let gen = try shell("opendkim-genkey -D '\(dir)' -d chat.example.org -s opendkim")
         try #require(gen.status == 0, "\(gen.output)")
 
         let p = Process()

@@ -86,7 +86,7 @@ import Testing
     /// with the new main.cf and master.cf in it.
     func stage(_ context: DeployContext) throws -> (dir: String, main: File, master: File) {
         let dir = tempDir("postfix")
-        try mailShell("cp -a /etc/postfix/. '\(dir)/'")
+        try shell("cp -a /etc/postfix/. '\(dir)/'")
         let m = try Postfix().manifest(context)
         let main = try m.mailFile(Postfix.mainCF), master = try m.mailFile(Postfix.masterCF)
         try Data(master.content).write(to: URL(fileURLWithPath: dir + "/master.cf"))

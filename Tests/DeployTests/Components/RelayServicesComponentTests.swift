@@ -34,12 +34,12 @@ import Testing
     func irohExtraction(_ member: String) throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try runShell("mkdir \(dir)/src && printf '#!/bin/sh\\necho iroh\\n' >\(dir)/src/iroh-relay && cd \(dir)/src && tar -czf \(dir)/a.tar.gz \(member) README 2>/dev/null || tar -czf \(dir)/a.tar.gz \(member)")
+        try shell("mkdir \(dir)/src && printf '#!/bin/sh\\necho iroh\\n' >\(dir)/src/iroh-relay && cd \(dir)/src && tar -czf \(dir)/a.tar.gz \(member) README 2>/dev/null || tar -czf \(dir)/a.tar.gz \(member)")
         let cmd = Iroh.extractCommand.replacingOccurrences(of: Iroh.archive, with: "\(dir)/a.tar.gz")
             .replacingOccurrences(of: Iroh.binary, with: "\(dir)/iroh-relay")
-        let run = try runShell(cmd)
+        let run = try shell(cmd)
         #expect(run.status == 0, "\(run.output)")
-        #expect(try runShell("\(dir)/iroh-relay").output == "iroh\n")
+        #expect(try shell("\(dir)/iroh-relay").output == "iroh\n")
     }
 
     /// With `iroh_relay` present, set or empty, the local relay still runs
@@ -91,7 +91,7 @@ import Testing
         let text = String(decoding: cgi.content, as: UTF8.self)
         #expect(text.hasPrefix("#!/bin/sh\n"))
         #expect(text.contains("\nexec /usr/local/bin/chatmaild newemail /usr/local/lib/chatmaild/chatmail.ini\n"))
-        #expect(try runShell("sh -n /dev/stdin <<'EOF'\n\(text)EOF").status == 0)
+        #expect(try shell("sh -n /dev/stdin <<'EOF'\n\(text)EOF").status == 0)
         #expect(r.service("fcgiwrap.socket")?.running == true && r.service("fcgiwrap.socket")?.enabled == true)
     }
 

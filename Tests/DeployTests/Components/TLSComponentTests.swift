@@ -56,15 +56,15 @@ import Testing
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func guardPasses(days: Int) throws -> Bool {
-            try runShell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -days \(days) -subj /CN=t "
+            try shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -days \(days) -subj /CN=t "
                 + "-keyout \(dir)/key -out \(dir)/fullchain >/dev/null 2>&1")
-            return try runShell(unless.replacingOccurrences(of: "/var/lib/acme/live/chat.example.org/fullchain",
+            return try shell(unless.replacingOccurrences(of: "/var/lib/acme/live/chat.example.org/fullchain",
                                                       with: "\(dir)/fullchain")).status == 0
         }
         #expect(try guardPasses(days: 90))
         #expect(try !guardPasses(days: 1))
         try FileManager.default.removeItem(atPath: "\(dir)/fullchain")
-        #expect(try runShell(unless.replacingOccurrences(of: "/var/lib/acme/live/chat.example.org/fullchain",
+        #expect(try shell(unless.replacingOccurrences(of: "/var/lib/acme/live/chat.example.org/fullchain",
                                                    with: "\(dir)/fullchain")).status != 0)
     }
 
@@ -83,8 +83,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let local = cmd.command.replacingOccurrences(of: "/etc/ssl/private/mailserver.key", with: "\(dir)/k")
             .replacingOccurrences(of: "/etc/ssl/certs/mailserver.pem", with: "\(dir)/c")
-        #expect(try runShell(local).status == 0)
-        let text = try runShell("openssl x509 -noout -text -in \(dir)/c").output
+        #expect(try shell(local).status == 0)
+        let text = try shell("openssl x509 -noout -text -in \(dir)/c").output
         #expect(text.contains("Subject: CN = _chat.example.org"))
         #expect(text.contains("DNS:_chat.example.org, DNS:www._chat.example.org, DNS:mta-sts._chat.example.org"))
     }
@@ -114,14 +114,14 @@ import Testing
         let unless = try #require(check.unless)
         // Missing: the guard fails, so the check runs and names the file.
         FileManager.default.createFile(atPath: "\(dir)/cert.pem", contents: Data("x".utf8))
-        #expect(try runShell(unless).status != 0)
-        let run = try runShell(check.command)
+        #expect(try shell(unless).status != 0)
+        let run = try shell(check.command)
         #expect(run.status != 0)
         #expect(run.output == "External TLS file not found on server: \(dir)/key.pem (tls_external_cert_and_key in chatmail.ini)\n")
         // Both present: nothing to do.
         FileManager.default.createFile(atPath: "\(dir)/key.pem", contents: Data("x".utf8))
-        #expect(try runShell(unless).status == 0)
-        #expect(try runShell(check.command).status == 0)
+        #expect(try shell(unless).status == 0)
+        #expect(try shell(check.command).status == 0)
     }
 
     @Test func unitFilesPassSystemdAnalyzeVerify() throws {
@@ -146,7 +146,7 @@ func verifyUnits(_ units: [File], in dir: String,
         try Data(unit.content).write(to: URL(fileURLWithPath: path))
         paths.append(path)
     }
-    let result = try runShell("SYSTEMD_LOG_COLOR=0 systemd-analyze --man=no verify " + paths.joined(separator: " "))
+    let result = try shell("SYSTEMD_LOG_COLOR=0 systemd-analyze --man=no verify " + paths.joined(separator: " "))
     let complaints = result.output.split(separator: "\n").filter { line in
         !installedByDeploy.contains { line.contains("Command \($0) is not executable") }
     }

@@ -30,20 +30,6 @@ struct Rendered {
     func service(_ name: String) -> Service? { services.first { $0.name == name } }
 }
 
-/// Runs a shell command; returns exit status and combined output.
-@discardableResult
-func runShell(_ command: String) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", command + " 2>&1"]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 func makeTempDir() throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cmdeploy-web-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
