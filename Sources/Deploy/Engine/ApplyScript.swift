@@ -65,7 +65,7 @@ enum ApplyScript {
                 let n = shellQuote(g.name)
                 s += "step \(shellQuote("group " + g.name)); getent group \(n) >/dev/null || groupadd --system \(n) >\"$S/out\" 2>&1 || fail group \(n) \"$S/out\"\n"
             case .user(let u):
-                s += userScript(u, create: ch.action == .create)
+                s += userScript(u)
             case .download(let d):
                 s += downloadScript(d, contentChanged: ch.contentChanged)
             case .command(let c):
@@ -92,7 +92,7 @@ enum ApplyScript {
         """
     }
 
-    static func userScript(_ u: SystemUser, create: Bool) -> String {
+    static func userScript(_ u: SystemUser) -> String {
         let n = shellQuote(u.name), g = shellQuote(u.group)
         var s = "step \(shellQuote("user " + u.name))\n"
         s += "getent group \(g) >/dev/null || groupadd --system \(g) >\"$S/out\" 2>&1 || fail user \(n) \"$S/out\"\n"
@@ -100,7 +100,6 @@ enum ApplyScript {
         let home = u.home.map { " --home-dir \(shellQuote($0))" } ?? ""
         // Decided on the host, not from the plan: a package installed earlier
         // in this batch (postfix, opendkim) may just have created the account.
-        _ = create
         let append = u.extraGroups.isEmpty ? "" : " --append --groups \(shellQuote(u.extraGroups.joined(separator: ",")))"
         s += "if getent passwd \(n) >/dev/null; then usermod --gid \(g)\(append)\(home) --shell \(shellQuote(u.shell)) \(n) >\"$S/out\" 2>&1 || fail user \(n) \"$S/out\"\n"
         s += "else useradd --system --gid \(g)\(extra)\(home) --shell \(shellQuote(u.shell)) \(n) >\"$S/out\" 2>&1 || fail user \(n) \"$S/out\"; fi\n"

@@ -69,7 +69,7 @@ public final class Engine {
     public func probe(withContent: Bool = false) throws -> ProbeResult {
         let start = Date()
         let script = Probe.script(for: desired.items, withContent: withContent)
-        let result = try host.run("sh -s", stdin: Array(script.utf8), timeout: 120)
+        let result = try host.runScript(script, timeout: 120)
         roundTrips += 1
         guard result.succeeded || result.stdoutText.hasSuffix("END\n") else {
             throw ProbeError(message: "\(host.name): the fact probe failed (exit \(result.status)): \(result.stderrText)")

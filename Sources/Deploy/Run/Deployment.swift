@@ -1,18 +1,6 @@
 import ChatmailConfig
 import Foundation
 
-/// What `cmdeploy run` was asked to do.
-public struct DeployOptions: Sendable {
-    public var dryRun = false
-    public var disableMail = false
-    public var websiteOnly = false
-    public var showDiff = false
-    public var stages: Set<Stage> = Set(Stage.allCases)
-    /// The chatmaild binary to install; nil: look next to cmdeploy.
-    public var chatmaildBinary: String?
-    public init() {}
-}
-
 public struct DeployFailure: Error, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }

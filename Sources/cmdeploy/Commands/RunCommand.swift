@@ -39,17 +39,13 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let config = try global.loadConfig()
-        var options = DeployOptions()
-        options.dryRun = dryRun
-        options.disableMail = disableMail
-        options.websiteOnly = websiteOnly
-        options.showDiff = diff || global.verbose
-        options.chatmaildBinary = chatmaildBinary
+        let showDiff = diff || global.verbose
+        var runStages = Set(Stage.allCases)
         var acmeMissing = false
         let printer = EventPrinter(mode: json ? .json : (Console.isTerminal ? .terminal : .plain))
         do {
             if let text = stages ?? ProcessInfo.processInfo.environment["CMDEPLOY_STAGES"].flatMap({ $0.isEmpty ? nil : $0 }) {
-                options.stages = try Deployment.parseStages(text)
+                runStages = try Deployment.parseStages(text)
             }
             try Deployment.preflight(config)
             let target = host.target(for: config)
@@ -76,11 +72,11 @@ struct RunCommand: ParsableCommand {
             let components = Relay.components(for: context)
             let desired = try DesiredState(components: components, context: context)
             let engine = Engine(host: remote, desired: desired, onEvent: printer.handle)
-            let summary = try engine.run(dryRun: dryRun, stages: options.stages, withContent: options.showDiff) { plan, probe in
+            let summary = try engine.run(dryRun: dryRun, stages: runStages, withContent: showDiff) { plan, probe in
                 if let binary = context.chatmaild {
                     try Deployment.checkArchitecture(binary, hostArch: probe.facts.arch, hostName: remote.name)
                 }
-                printer.plan(plan, desired: desired, probe: probe, diff: options.showDiff)
+                printer.plan(plan, desired: desired, probe: probe, diff: showDiff)
             }
             printer.finish(summary)
         } catch let error as ExitCode {
