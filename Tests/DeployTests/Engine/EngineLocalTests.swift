@@ -213,3 +213,37 @@ import Testing
         }
     }
 }
+
+/// The policy-rc.d that keeps maintainer scripts from starting services
+/// during apt-get, run for real on a path in a temporary directory.
+@Suite struct PolicyGuardTests {
+    func runGuard(_ path: String, then body: String) throws -> CommandResult {
+        let script = "S=$(mktemp -d)\n" + ApplyScript.policyGuard(path: path) + body
+        return try LocalHost().run("sh -s", stdin: Array(script.utf8))
+    }
+
+    @Test func activeWhileTheScriptRunsAndGoneAfter() throws {
+        let path = "/tmp/cmdeploy-policy-\(UUID().uuidString.prefix(8))"
+        let r = try runGuard(path, then: "\"$PRC\" postfix start; echo \"rc=$?\"\n")
+        #expect(r.stdoutText.contains("rc=101"), "services are denied while it runs")
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    /// A run killed during apt-get leaves ours behind: the next run takes it over.
+    @Test func aLeftoverFromAKilledRunIsRemoved() throws {
+        let path = "/tmp/cmdeploy-policy-\(UUID().uuidString.prefix(8))"
+        let stale = try runGuard(path, then: "cp \"$PRC\" \"$PRC.kept\"\n")
+        #expect(stale.succeeded)
+        try FileManager.default.moveItem(atPath: path + ".kept", toPath: path)
+        _ = try runGuard(path, then: "true\n")
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func anOperatorsOwnPolicyIsLeftAlone() throws {
+        let path = "/tmp/cmdeploy-policy-\(UUID().uuidString.prefix(8))"
+        try "#!/bin/sh\nexit 0\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        _ = try runGuard(path, then: "true\n")
+        #expect((try? String(contentsOfFile: path, encoding: .utf8)) == "#!/bin/sh\nexit 0\n")
+    }
+}
