@@ -187,7 +187,10 @@ enum ApplyScript {
         }
         // 4. Remember which services must restart, so an interrupted run is
         //    completed by the next one even though the files then look unchanged.
-        let restarts = services.filter { $0.verb == .restart || $0.verb == .reload }.map(\.unit)
+        //    Also without the activate stage: a later `--stages activate`
+        //    must still restart what this configure run changed.
+        let restarts = (stages.contains(.configure) ? plan.services : services)
+            .filter { $0.verb == .restart || $0.verb == .reload }.map(\.unit)
         if !restarts.isEmpty {
             s += "mkdir -p \(engineStateDir) && printf '%s\\n' \(restarts.map(shellQuote).joined(separator: " ")) >>\(pendingRestartsFile)\n"
         }
@@ -216,9 +219,11 @@ enum ApplyScript {
         }
         for a in services {
             let u = shellQuote(a.unit)
+            // `systemctl cat` fails for a unit that does not exist
+            let guardPresent = a.onlyIfPresent ? "systemctl cat \(u) >/dev/null 2>&1 && " : ""
             s += """
                 step \(shellQuote("\(a.verb.rawValue) \(a.unit)"))
-                if ! systemctl \(a.verb.rawValue) \(u) >"$S/out" 2>&1; then
+                if \(guardPresent)! systemctl \(a.verb.rawValue) \(u) >"$S/out" 2>&1; then
                   { echo; systemctl status --no-pager --lines=0 \(u) 2>&1 | head -n 5; journalctl -u \(u) -n 15 --no-pager -o cat 2>/dev/null; } >>"$S/out"
                   fail service \(shellQuote("\(a.verb.rawValue) \(a.unit)")) "$S/out"
                 fi
@@ -228,7 +233,7 @@ enum ApplyScript {
         for ch in activateCommands {
             if case .command(let c) = items[ch.index].resource { s += commandScript(c) }
         }
-        if !restarts.isEmpty {
+        if !restarts.isEmpty && stages.contains(.activate) {
             s += "rm -f \(pendingRestartsFile)\n"
         }
         return s
