@@ -6,8 +6,11 @@
 # The client part is Tests/lab/deltachat/e2e.py; this suite runs it inside the
 # lab network and adds the relay-side evidence (DKIM signing, TLS between the
 # relays). Run by `scripts/test-relay-lab deltachat`.
+SUITE=relay-deltachat
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/relays.sh"
+
+ensure_relays || { fail "relays deployed"; finish; exit 1; }
 
 E2E=$(cd "$(dirname "$0")" && pwd)/deltachat/e2e.py
 since=$(date +%s)   # lab hosts share this machine's clock
@@ -21,7 +24,7 @@ FAILED=$((FAILED + $(grep -c '^FAIL ' "$TMP/e2e.out")))
 if [ "$rc" != 0 ] && ! grep -q '^FAIL ' "$TMP/e2e.out"; then
     fail "e2e.py exited with $rc" "$(tail -n 30 "$TMP/e2e.err")"
 fi
-[ -z "${LAB_ARTIFACTS:-}" ] || { mkdir -p "$LAB_ARTIFACTS"; cp "$TMP/e2e.err" "$LAB_ARTIFACTS/deltachat-rpc.log"; }
+cp "$TMP/e2e.err" "$RELAYLAB_STATE/deltachat-rpc.log"   # the RPC client's log, kept while the lab is up
 
 # The relay side of the messages above: each relay DKIM-signed its users'
 # mail, and the relays talked to each other over TLS.
