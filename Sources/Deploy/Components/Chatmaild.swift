@@ -9,6 +9,9 @@ struct Chatmaild: Component {
     static let binaryPath = "/usr/local/bin/chatmaild"
     static let libDir = "/usr/local/lib/chatmaild"
     static let iniPath = libDir + "/chatmail.ini"
+    /// Latest app releases, served as METADATA /shared/vendor/deltachat/appversions;
+    /// chatmail-metadata reads it from beside the ini at start.
+    static let appVersionsPath = libDir + "/appversions.json"
 
     /// Long-running dict proxies: restarted when the binary, the ini or
     /// their own unit changes.
@@ -30,6 +33,7 @@ struct Chatmaild: Component {
             throw DeployFailure("cannot read \(context.config.path): \(error.localizedDescription)")
         }
         let units = try Self.units()
+        let appVersions = try Templates.text("chatmaild/appversions.json")
         let unitPath = { (name: String) in "/etc/systemd/system/\(name)" }
         return Manifest {
             // The old dict proxy of seed-era relays; doveauth replaced it.
@@ -37,6 +41,7 @@ struct Chatmaild: Component {
             File(Self.binaryPath, content: binary.content, mode: 0o755)
             Directory(Self.libDir)
             File(Self.iniPath, content: ini)
+            File(Self.appVersionsPath, text: appVersions)
             // The Python relay's virtualenv and sdist; no unit uses them now.
             Absent(Self.libDir + "/venv")
             Absent(Self.libDir + "/dist")
@@ -46,7 +51,8 @@ struct Chatmaild: Component {
                 File(unitPath(name), text: text)
             }
             for daemon in Self.daemons {
-                Service(daemon, restartOn: [Self.binaryPath, Self.iniPath, unitPath(daemon + ".service")])
+                let extra = daemon == "chatmail-metadata" ? [Self.appVersionsPath] : []
+                Service(daemon, restartOn: [Self.binaryPath, Self.iniPath, unitPath(daemon + ".service")] + extra)
             }
             for job in Self.jobs {
                 // A changed .service needs only the daemon-reload; the next run uses it.

@@ -17,6 +17,29 @@ import Testing
         #expect(m.absents.contains("/usr/local/lib/chatmaild/venv"))
     }
 
+    /// Delta Chat reads METADATA /shared/vendor/deltachat/appversions; the
+    /// metadata service serves this file (reference §5.4, schema §8.3).
+    @Test func appVersionsAreInstalledBesideTheIni() throws {
+        let m = try Chatmaild().manifest(try componentContext())
+        let text = try #require(m.text("/usr/local/lib/chatmaild/appversions.json"))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(Array(json.keys) == ["clients"])
+        let clients = try #require(json["clients"] as? [[String: Any]])
+        #expect(!clients.isEmpty)
+        for client in clients {
+            #expect(client["clientId"] is String)
+            let sources = try #require(client["sources"] as? [[String: Any]])
+            for source in sources {
+                #expect(source["sourceId"] is String && source["versionString"] is String)
+                #expect(!(source["versionInteger"] is Bool))
+                let version = try #require(source["versionInteger"] as? Int)
+                #expect(version >= 0 && version < 1 << 32)
+                let url = try #require(source["downloadUrl"] as? String)
+                #expect(url.hasPrefix("https://github.com/deltachat/") || url.hasPrefix("https://download.delta.chat/"))
+            }
+        }
+    }
+
     @Test func unitsRunTheBinaryWithTheSocketsOfThePythonRelay() throws {
         let m = try Chatmaild().manifest(try componentContext())
         let ini = "/usr/local/lib/chatmaild/chatmail.ini"
@@ -44,8 +67,9 @@ import Testing
         for daemon in ["doveauth", "chatmail-metadata", "lastlogin"] {
             let s = try #require(m.service(daemon + ".service"))
             #expect(s.enabled && s.running)
-            #expect(Set(s.restartOn) == ["/usr/local/bin/chatmaild", "/usr/local/lib/chatmaild/chatmail.ini",
-                                         unitDir + daemon + ".service"])
+            let appVersions: Set<String> = daemon == "chatmail-metadata" ? ["/usr/local/lib/chatmaild/appversions.json"] : []
+            #expect(Set(s.restartOn) == Set(["/usr/local/bin/chatmaild", "/usr/local/lib/chatmaild/chatmail.ini",
+                                             unitDir + daemon + ".service"]).union(appVersions))
         }
         for job in ["chatmail-expire", "chatmail-fsreport"] {
             let timer = try #require(m.service(job + ".timer"))
