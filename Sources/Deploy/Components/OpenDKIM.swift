@@ -10,19 +10,26 @@ public struct OpenDKIM: Component {
 
     public static let privateKey = "/etc/dkimkeys/opendkim.private"
     public static let conf = "/etc/opendkim.conf"
+    /// libunbound settings for OpenDKIM's key lookups, with dns_forwarders only.
+    public static let resolverConf = "/etc/opendkim/resolver.conf"
 
     /// `opendkim -n` checks every setting, but it opens the key and tables
     /// (not there yet on a first deploy) and Debian's build crashes on it
     /// when policy scripts are configured. So it checks a copy without
     /// those lines; the file paths themselves are fixed.
     public static let validate = """
-        t=$(mktemp) && grep -Ev '^(ScreenPolicyScript|FinalPolicyScript|KeyTable|SigningTable|KeyFile|Selector|Domain)[[:space:]]' {file} >"$t"; \
+        t=$(mktemp) && grep -Ev '^(ScreenPolicyScript|FinalPolicyScript|KeyTable|SigningTable|KeyFile|Selector|Domain|ResolverConfiguration)[[:space:]]' {file} >"$t"; \
         opendkim -n -x "$t"; r=$?; rm -f "$t"; exit $r
         """
 
     public func manifest(_ context: DeployContext) throws -> Manifest {
-        let values = ["domain": context.config.mailDomainBare]
+        let config = context.config
+        let forwarded = !config.dnsForwarders.isEmpty
+        let zones = config.dnsUnsignedZones.map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 }
+        let values: [String: Any] = ["domain": config.mailDomainBare, "hasForwarders": forwarded,
+                                     "unsignedZones": zones]
         let conf = try Templates.render("opendkim/opendkim.conf.mustache", values)
+        let resolver = try Templates.render("opendkim/resolver.conf.mustache", values)
         let keyTable = try Templates.render("opendkim/KeyTable.mustache", values)
         let signingTable = try Templates.render("opendkim/SigningTable.mustache", values)
         let screen = try Templates.text("opendkim/screen.lua")
@@ -30,7 +37,7 @@ public struct OpenDKIM: Component {
         let dropIn = try Templates.text("opendkim/10-prevent-memory-leak.conf")
         let dropInPath = "/etc/systemd/system/opendkim.service.d/10-prevent-memory-leak.conf"
         let files = [Self.conf, "/etc/dkimkeys/KeyTable", "/etc/dkimkeys/SigningTable",
-                     "/etc/opendkim/screen.lua", "/etc/opendkim/final.lua", dropInPath]
+                     "/etc/opendkim/screen.lua", "/etc/opendkim/final.lua", dropInPath, Self.resolverConf]
         let domain = shellQuote(context.config.mailDomainBare)
         return Manifest {
             SystemGroup("opendkim")
@@ -42,6 +49,11 @@ public struct OpenDKIM: Component {
             Directory("/etc/opendkim", owner: "opendkim", mode: 0o750)
             File("/etc/opendkim/screen.lua", text: screen)
             File("/etc/opendkim/final.lua", text: final)
+            if forwarded {
+                File(Self.resolverConf, text: resolver)
+            } else {
+                Absent(Self.resolverConf)
+            }
             Directory("/etc/dkimkeys", owner: "opendkim", mode: 0o700)
             File("/etc/dkimkeys/KeyTable", text: keyTable, owner: "opendkim")
             File("/etc/dkimkeys/SigningTable", text: signingTable, owner: "opendkim")

@@ -23,6 +23,25 @@ import Testing
         #expect(m.resources.contains(.directory(Directory("/etc/opendkim", owner: "opendkim", mode: 0o750))))
     }
 
+    /// OpenDKIM looks up keys with its own libunbound, not the system
+    /// resolver: with dns_forwarders it must go through the relay's unbound
+    /// (which forwards), or keys of private zones are never found.
+    @Test func keyLookupsFollowDNSForwarders() throws {
+        let plain = try OpenDKIM().manifest(try componentContext())
+        #expect(!settingLines(try plain.mailText("/etc/opendkim.conf")).contains { $0.hasPrefix("ResolverConfiguration") })
+        #expect(plain.absents.contains("/etc/opendkim/resolver.conf"))
+
+        let m = try OpenDKIM().manifest(try componentContext(["dns_forwarders = 10.0.0.53", "dns_unsigned_zones = test. lan"]))
+        #expect(settingLines(try m.mailText("/etc/opendkim.conf")).contains("ResolverConfiguration /etc/opendkim/resolver.conf"))
+        let resolver = settingLines(try m.mailText("/etc/opendkim/resolver.conf"))
+        for line in ["server:", "do-not-query-localhost: no", "domain-insecure: \"test\"", "domain-insecure: \"lan\"",
+                     "local-zone: \"test.\" nodefault", "local-zone: \"lan.\" nodefault",
+                     "forward-zone:", "name: \".\"", "forward-addr: 127.0.0.1"] {
+            #expect(resolver.contains(line), "\(line)")
+        }
+        #expect(try #require(m.mailService("opendkim")).restartOn.contains("/etc/opendkim/resolver.conf"))
+    }
+
     @Test func keyIsGeneratedOnlyWhenMissing() throws {
         let m = try OpenDKIM().manifest(try MailConfigs.context())
         let gen = try #require(m.commands.first { $0.name == "generate DKIM key" })
