@@ -72,4 +72,17 @@ public struct Postfix: Component {
         ]
         return try Templates.render("postfix/master.cf.mustache", values)
     }
+
+    public func listeners(_ context: DeployContext) -> [Listener] {
+        if context.disableMail { return [] }
+        let c = context.config
+        // The master process holds every smtpd socket.
+        return [
+            Listener(25, process: "master", purpose: "SMTP"),
+            Listener(587, process: "master", purpose: "submission"),
+            Listener(465, process: "master", purpose: "submissions"),
+            Listener(c.postfixReinjectPort, process: "master", purpose: "reinjection of outgoing mail"),
+            Listener(c.postfixReinjectPortIncoming, process: "master", purpose: "reinjection of incoming mail"),
+        ]
+    }
 }
