@@ -73,6 +73,12 @@ public struct Postfix: Component {
         return try Templates.render("postfix/master.cf.mustache", values)
     }
 
+    /// Debian's postfix.service is a one-shot wrapper that stays "active
+    /// (exited)" when the master process dies; this instance runs the master.
+    public func statusUnits(_ context: DeployContext) -> [String] {
+        context.disableMail ? [] : ["postfix@-.service"]
+    }
+
     public func listeners(_ context: DeployContext) -> [Listener] {
         if context.disableMail { return [] }
         let c = context.config

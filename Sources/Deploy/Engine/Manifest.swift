@@ -53,10 +53,13 @@ public protocol Component: Sendable {
     /// `cmdeploy status` checks them. Declared next to the config that
     /// opens them, so the list follows the config.
     func listeners(_ context: DeployContext) -> [Listener]
+    /// Units that must be active besides its running services (for `status`).
+    func statusUnits(_ context: DeployContext) -> [String]
 }
 
 extension Component {
     public func listeners(_ context: DeployContext) -> [Listener] { [] }
+    public func statusUnits(_ context: DeployContext) -> [String] { [] }
 }
 
 /// A listening socket a relay is expected to have.

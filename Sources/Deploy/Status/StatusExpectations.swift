@@ -43,6 +43,9 @@ public struct RelayExpectations: Sendable, Equatable {
                 let unit = ExpectedUnit(unit: service.unit, component: component.name)
                 if service.running { running.append(unit) } else { stopped.append(unit) }
             }
+            for unit in component.statusUnits(context) {
+                running.append(ExpectedUnit(unit: unit, component: component.name))
+            }
             for listener in component.listeners(context) {
                 listeners.append(ExpectedListener(listener: listener, component: component.name))
             }

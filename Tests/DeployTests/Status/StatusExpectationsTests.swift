@@ -17,7 +17,7 @@ import Testing
     @Test func acmeRelayExpectsTheMailWebAndACMEUnitsAndPorts() throws {
         let e = try expectations()
         let running = e.running.map(\.unit)
-        for unit in ["postfix.service", "dovecot.service", "nginx.service", "opendkim.service", "unbound.service",
+        for unit in ["postfix.service", "postfix@-.service", "dovecot.service", "nginx.service", "opendkim.service", "unbound.service",
                      "doveauth.service", "chatmail-metadata.service", "lastlogin.service", "filtermail.service",
                      "filtermail-incoming.service", "acmetool-redirector.service", "chatmail-expire.timer",
                      "fcgiwrap.socket"] {
@@ -62,6 +62,7 @@ import Testing
         #expect(!e.running.map(\.unit).contains("postfix.service"))
         #expect(e.stopped.map(\.unit).contains("dovecot.service"))
         #expect(!ports(e).contains("25/tcp master"))
+        #expect(!e.running.map(\.unit).contains("postfix@-.service"))
         #expect(!ports(e).contains("993/tcp dovecot"))
         #expect(ports(e).contains("443/tcp nginx"))
     }
