@@ -107,9 +107,13 @@ public enum RelayHealth {
 
     /// Runs the status probe on `host` and evaluates it.
     public static func check(_ config: ChatmailConfig, on host: Host, localStamp: String?) throws -> StatusReport {
-        let expected = try RelayExpectations.derive(config)
-        let status = try StatusProbe.collect(units: expected.allUnits, config: config, on: host)
+        let status = StatusProbe.parse(try probe(config, on: host))
         return try evaluate(status, config: config, host: host.name, localStamp: localStamp)
+    }
+
+    /// The status probe's raw output on `host`.
+    public static func probe(_ config: ChatmailConfig, on host: Host) throws -> String {
+        try StatusProbe.run(units: RelayExpectations.derive(config).allUnits, config: config, on: host)
     }
 
     /// `localStamp`: what `cmdeploy run` from here would write to /etc/chatmail-version
@@ -227,7 +231,8 @@ public enum RelayHealth {
         }
         let days = Int((Double(end - now) / 86400).rounded(.down))
         let issuer = cert.issuer.isEmpty ? "" : ", issuer \(cert.issuer)"
-        let text = "\(config.tlsMode.rawValue) mode, \(path) valid until \(utcDate(end)) (\(days) days\(issuer))"
+        let mode = ["acme": "ACME", "self": "self-signed", "external": "external"][config.tlsMode.rawValue] ?? config.tlsMode.rawValue
+        let text = "\(mode), \(path) valid until \(utcDate(end)) (\(days) days\(issuer))"
         if end <= now {
             return StatusCheck(group: "tls", name: "certificate", level: .fail,
                                message: "TLS certificate \(path) expired on \(utcDate(end))")
