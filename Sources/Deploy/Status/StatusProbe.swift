@@ -87,7 +87,9 @@ public enum StatusProbe {
             date +%s
             echo '== units'
             [ -d /run/systemd/system ] || echo 'nosystemd'
-            systemctl show --timestamp=unix -p Id,LoadState,ActiveState,SubState,UnitFileState,StateChangeTimestamp -- \(unitArgs) 2>&1
+            # --timestamp=unix needs systemd 251 (Debian 12 has 252); older ones print dates without it.
+            p=Id,LoadState,ActiveState,SubState,UnitFileState,StateChangeTimestamp
+            systemctl show --timestamp=unix -p $p -- \(unitArgs) 2>/dev/null || systemctl show -p $p -- \(unitArgs) 2>&1
             echo '== failed'
             systemctl list-units --state=failed --plain --no-legend --no-pager 2>&1
             echo '== listen'
