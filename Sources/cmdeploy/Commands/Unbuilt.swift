@@ -9,19 +9,6 @@ func notBuiltYet(_ name: String) -> ExitCode {
     return ExitCode(2)
 }
 
-struct StatusCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Report the relay's health: services, ports, certificates, queue, disk.")
-
-    @OptionGroup var host: SSHHostOption
-    @OptionGroup var global: GlobalOptions
-
-    func run() throws {
-        _ = try global.loadConfig()
-        throw notBuiltYet("status")
-    }
-}
-
 struct TestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test", abstract: "Run the online test suite against the deployed relay.")
