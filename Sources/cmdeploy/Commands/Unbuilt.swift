@@ -21,28 +21,3 @@ struct StatusCommand: ParsableCommand {
         throw notBuiltYet("status")
     }
 }
-
-struct TestCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "test", abstract: "Run the online test suite against the deployed relay.")
-
-    @OptionGroup var host: SSHHostOption
-    @OptionGroup var global: GlobalOptions
-
-    func run() throws {
-        _ = try global.loadConfig()
-        throw notBuiltYet("test")
-    }
-}
-
-struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure the deployed relay's speed.")
-
-    @OptionGroup var global: GlobalOptions
-
-    func run() throws {
-        _ = try global.loadConfig()
-        throw notBuiltYet("bench")
-    }
-}
