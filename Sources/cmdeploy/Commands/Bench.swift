@@ -7,11 +7,15 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure the deployed relay's speed.",
         discussion: """
-            Times TLS connects and logins (IMAP 993, SMTP 465), account creation via /new,
-            send→arrival latency (IMAP IDLE) on the relay and to --second-relay, and a burst
-            within the rate limit. Prints min/median/p95/max per measurement.
+            Times TLS connects and logins (IMAP 993, SMTP 465), account creation via /new, \
+            send→arrival latency (IMAP IDLE) on the relay and to --second-relay, and a burst \
+            within the rate limit. Prints min/median/p95/max per measurement in milliseconds. \
+            Everything goes over the mail and web ports; the SSH options are accepted so bench \
+            takes the same options as test.
             """)
 
+    // Accepted (and unused) so scripts can pass `test` and `bench` the same options.
+    @OptionGroup var host: SSHHostOption
     @OptionGroup var online: OnlineOptions
     @OptionGroup var global: GlobalOptions
 

@@ -39,8 +39,8 @@ struct TestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test", abstract: "Run the online test suite against the deployed relay.",
         discussion: """
-            Logs in with fresh random accounts over IMAP (993), SMTP (465) and port 25, checks
-            what the relay accepts and refuses, and runs server-side checks over SSH (--ssh-host).
+            Logs in with fresh random accounts over IMAP (993), SMTP (465) and port 25, checks \
+            what the relay accepts and refuses, and runs server-side checks over SSH (--ssh-host). \
             Prints one line per test; exits 1 when a test fails.
             """)
 
