@@ -108,6 +108,9 @@ public struct ChatmailConfig: Sendable {
     public var irohRelayDownload: PinnedDownload?
     public var turnDownload: PinnedDownload?
     public var mtailDownload: PinnedDownload?
+    /// Opt-in Dovecot .deb files (the latency-patched build the Python tool
+    /// installs), each with its sha256; empty: Debian's dovecot packages.
+    public var dovecotDebs: [PinnedDownload]
 
     /// Keys in [params] that no setting reads, with their line numbers.
     public var unusedKeys: [IniEntry]
@@ -353,6 +356,7 @@ struct ParamsReader {
         let irohDownload = try pinnedDownload("iroh_relay_download")
         let turnDownload = try pinnedDownload("turn_download")
         let mtailDownload = try pinnedDownload("mtail_download")
+        let dovecotDebs = try pinnedDebs("dovecot_debs")
 
         let unused = section.entries.filter { !used.contains($0.key) }
         for u in unused {
@@ -389,6 +393,7 @@ struct ParamsReader {
             turnSocketPath: turnSocket, mailboxesDir: mailboxes, passdbPath: passdb,
             dnsForwarders: forwarders, dnsUnsignedZones: unsigned,
             irohRelayDownload: irohDownload, turnDownload: turnDownload, mtailDownload: mtailDownload,
+            dovecotDebs: dovecotDebs,
             unusedKeys: unused, warnings: warnings)
     }
 
@@ -408,6 +413,22 @@ struct ParamsReader {
             throw error(entry(key)!, "expected \"URL SHA256\" (an http(s) URL and 64 hex digits), got \(quoted(string(key)))")
         }
         return PinnedDownload(url: parts[0], sha256: parts[1].lowercased())
+    }
+
+    /// `URL SHA256` pairs of .deb files, separated by blanks or lines.
+    mutating func pinnedDebs(_ key: String) throws(ConfigError) -> [PinnedDownload] {
+        let parts = string(key).split(whereSeparator: { $0.isWhitespace }).map(String.init)
+        var debs: [PinnedDownload] = []
+        var i = 0
+        while i < parts.count {
+            let url = parts[i], sum = i + 1 < parts.count ? parts[i + 1] : ""
+            guard isHTTPURL(url), url.hasSuffix(".deb"), sum.count == 64, sum.allSatisfy({ $0.isHexDigit }) else {
+                throw error(entry(key)!, "expected pairs of \"URL SHA256\" (an http(s) URL of a .deb file and 64 hex digits), got \(quoted(url + (sum.isEmpty ? "" : " " + sum)))")
+            }
+            debs.append(PinnedDownload(url: url, sha256: sum.lowercased()))
+            i += 2
+        }
+        return debs
     }
 
     /// Two internal listeners on one port would fail at service start; say it now.

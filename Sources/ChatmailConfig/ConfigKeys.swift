@@ -155,6 +155,11 @@ public enum ConfigKeys {
         ConfigKey(
             name: "mtail_download", defaultText: "", kind: .string,
             help: ["URL SHA256 of the mtail release archive to install; empty: the pinned upstream release."]),
+        ConfigKey(
+            name: "dovecot_debs", defaultText: "", kind: .string,
+            help: ["Opt-in: \"URL SHA256\" pairs (one per line) of Dovecot .deb files to install",
+                   "instead of Debian's, e.g. the latency-patched dovecot-core, -imapd and -lmtpd",
+                   "2.3.21+dfsg1-3 builds from https://download.delta.chat/dovecot/."]),
 
         ConfigKey(
             name: "filtermail_smtp_port", defaultText: "10080", kind: .integer,

@@ -22,9 +22,16 @@ public struct Dovecot: Component {
         let statics = try files.map { File($0.path, text: try Templates.text($0.template)) }
         let sysctl = try Templates.text("dovecot/sysctl.conf")
         let mail = !context.disableMail
+        let debs = Self.debFiles(context.config)
+        let packages = ["dovecot-imapd", "dovecot-lmtpd"]
         return Manifest {
-            Package("dovecot-imapd")
-            Package("dovecot-lmtpd")
+            if debs.isEmpty {
+                Package("dovecot-imapd")
+                Package("dovecot-lmtpd")
+                Absent(Self.pinPath)
+            } else {
+                Self.debResources(debs)
+            }
             // Validated on its own: doveconf parses the whole configuration
             // (auth.conf is read by the dict driver at runtime, not here).
             File(Self.conf, text: config, validate: "doveconf -n -c {file} >/dev/null")
@@ -39,8 +46,39 @@ public struct Dovecot: Component {
             // Dovecot logs in the host's local time instead of reading it per call.
             LineInFile("/etc/environment", line: "TZ=:/etc/localtime", replacing: "TZ=")
             Service("dovecot", enabled: mail, running: mail,
-                    restartOn: [Self.conf] + files.map(\.path) + ["dovecot-imapd", "dovecot-lmtpd"])
+                    restartOn: [Self.conf] + files.map(\.path) + packages + debs.map(\.path))
         }
+    }
+
+    static let debDir = "/var/cache/cmdeploy/dovecot"
+    static let pinPath = "/etc/apt/preferences.d/pin-dovecot"
+
+    /// dovecot_debs as host paths: the URL's file name, %2B decoded.
+    static func debFiles(_ c: ChatmailConfig) -> [(url: String, sha256: String, path: String)] {
+        c.dovecotDebs.map { deb in
+            let name = (deb.url.split(separator: "/").last.map(String.init) ?? "dovecot.deb")
+                .replacingOccurrences(of: "%2B", with: "+").replacingOccurrences(of: "%2b", with: "+")
+            return (deb.url, deb.sha256, debDir + "/" + name)
+        }
+    }
+
+    /// The opt-in .deb route: download with sha256 checks, install with dpkg
+    /// (apt resolves the libraries they need), and pin dovecot-* so apt's
+    /// upgrades do not swap Debian's build back in.
+    static func debResources(_ debs: [(url: String, sha256: String, path: String)]) -> [Resource] {
+        let files = debs.map { shellQuote($0.path) }.joined(separator: " ")
+        let dpkg = "dpkg --force-confdef --force-confold -i \(files)"
+        // Installed when every file's package is installed at the file's version.
+        let installed = "for f in \(files); do p=$(dpkg-deb -f \"$f\" Package) && v=$(dpkg-deb -f \"$f\" Version) && "
+            + "[ \"$(dpkg-query -W -f='${Version}' \"$p\" 2>/dev/null)\" = \"$v\" ] || exit 1; done"
+        var r: [Resource] = [.directory(Directory(debDir, mode: 0o755))]
+        r += debs.map { .download(Download($0.url, sha256: $0.sha256, to: $0.path, mode: 0o644)) }
+        r.append(.command(GuardedCommand(
+            "install Dovecot .deb files",
+            "export DEBIAN_FRONTEND=noninteractive; \(dpkg) || { apt-get -y --fix-broken install && \(dpkg); }",
+            unless: "sh -c \(shellQuote(installed))", stage: .install)))
+        r.append(.file(File(pinPath, text: "Package: dovecot-*\nPin: version *\nPin-Priority: -1\n")))
+        return r
     }
 
     static func renderConf(_ c: ChatmailConfig) throws -> String {

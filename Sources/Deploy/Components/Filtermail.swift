@@ -1,7 +1,8 @@
 /// The two `chatmaild filtermail` services Postfix hands mail to: outgoing
 /// (ports 587/465) and incoming (port 25). They run the binary the Chatmaild
-/// component installs and read the chatmail.ini it installs; like the Python
-/// tool, a changed chatmail.ini alone does not restart them.
+/// component installs and read the chatmail.ini it installs. Unlike the
+/// Python tool, a changed chatmail.ini restarts them too: they read limits
+/// such as max_message_size and the send rate only when they start.
 public struct Filtermail: Component {
     public let name = "filtermail"
     public init() {}
@@ -21,7 +22,7 @@ public struct Filtermail: Component {
             let path = "/etc/systemd/system/\(unit).service"
             let text = try Templates.render("filtermail/filtermail.service.mustache", ["mode": mode])
             resources.append(.file(File(path, text: text)))
-            resources.append(.service(Service(unit, restartOn: [Self.binary, path])))
+            resources.append(.service(Service(unit, restartOn: [Self.binary, Chatmaild.iniPath, path])))
         }
         // A relay upgraded from the Python tool still has the transport unit
         // running the old binary; nothing sends to it any more.

@@ -35,22 +35,23 @@ public struct RelayDNSProbe: Sendable {
     /// Label used for the relay's resolver when no NS records were found.
     public static let resolverLabel = "the relay's resolver"
 
-    /// Runs the probe on `host`.
-    public static func collect(_ config: ChatmailConfig, on host: Host) throws -> RelayDNSProbe {
+    /// Runs the probe on `host`. With `installDig` false (a dry run, which
+    /// must not change the host) a missing dig is reported, not installed.
+    public static func collect(_ config: ChatmailConfig, on host: Host, installDig: Bool = true) throws -> RelayDNSProbe {
         // The names go into the script unquoted (a here-document), and a
         // name with other characters could not be published anyway.
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
         guard !config.mailDomain.isEmpty, config.mailDomain.allSatisfy(allowed.contains) else {
             throw DNSError("mail_domain \"\(config.mailDomain)\" in \(config.path) is not a DNS name (letters, digits, '.', '-', '_')")
         }
-        let script = self.script(domain: config.mailDomain)
+        let script = self.script(domain: config.mailDomain, installDig: installDig)
         let result = try host.runScript(script, timeout: 240)
         guard result.succeeded else {
             throw RemoteError.commandFailed(host: host.name, command: "DNS probe script",
                                             status: result.status, stderr: result.stderrText)
         }
         var probe = parse(result.stdoutText, domain: config.mailDomain)
-        if probe.digMissing {
+        if probe.digMissing && installDig {
             throw DNSError("dig is not installed on \(host.name) and `apt-get install dnsutils` failed")
         }
         probe.domain = config.mailDomain
@@ -59,13 +60,13 @@ public struct RelayDNSProbe: Sendable {
 
     /// The probe script. Output is one tagged line per fact; dig's own
     /// output is passed through behind "| " so it can be parsed and quoted.
-    public static func script(domain: String) -> String {
+    public static func script(domain: String, installDig: Bool = true) -> String {
         let queries = DNSQuery.all(for: domain).map { "\($0.name) \($0.type)" }
             .joined(separator: "\n")
         return """
             export LC_ALL=C
             D=\(shellQuote(domain))
-            if ! command -v dig >/dev/null 2>&1; then
+            if \(installDig ? "true" : "false") && ! command -v dig >/dev/null 2>&1; then
               { apt-get -o DPkg::Lock::Timeout=120 update &&
                 DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y dnsutils; } >&2
             fi

@@ -216,9 +216,11 @@ enum ApplyScript {
         }
         for a in services {
             let u = shellQuote(a.unit)
+            // `systemctl cat` fails for a unit that does not exist
+            let guardPresent = a.onlyIfPresent ? "systemctl cat \(u) >/dev/null 2>&1 && " : ""
             s += """
                 step \(shellQuote("\(a.verb.rawValue) \(a.unit)"))
-                if ! systemctl \(a.verb.rawValue) \(u) >"$S/out" 2>&1; then
+                if \(guardPresent)! systemctl \(a.verb.rawValue) \(u) >"$S/out" 2>&1; then
                   { echo; systemctl status --no-pager --lines=0 \(u) 2>&1 | head -n 5; journalctl -u \(u) -n 15 --no-pager -o cat 2>/dev/null; } >>"$S/out"
                   fail service \(shellQuote("\(a.verb.rawValue) \(a.unit)")) "$S/out"
                 fi

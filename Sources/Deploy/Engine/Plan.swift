@@ -26,6 +26,9 @@ public struct ServiceAction: Sendable, Equatable {
     public var unit: String
     public var verb: Verb
     public var reason: String
+    /// For units that do not exist yet when the host is probed: the apply
+    /// script acts only if a package installed in the same run created them.
+    public var onlyIfPresent = false
 }
 
 public struct Plan: Sendable {
@@ -144,6 +147,7 @@ extension Plan {
         if declaresServices && !probe.facts.hasSystemd {
             throw PlanError(message: "the host does not run systemd, so its services cannot be managed")
         }
+        let installsPackages = changes.contains { $0.action == .create && $0.subject.hasPrefix("package ") }
         for (i, item) in items.enumerated() {
             guard case .service(let svc) = item.resource,
                   case .service(let enabledState, let activeState)? = probe.observed[i] else { continue }
@@ -155,6 +159,21 @@ extension Plan {
             }
             if !svc.enabled && isEnabled && enabledState != "static" {
                 services.append(ServiceAction(component: c, unit: svc.unit, verb: .disable, reason: "enabled"))
+            }
+            // A unit we want off that does not exist yet may come with a
+            // package this run installs, enabled and started by its postinst
+            // (unbound-resolvconf comes with unbound): decide on the host.
+            let unknownUnit = enabledState.isEmpty || enabledState == "not-found"
+            if unknownUnit && installsPackages && (!svc.enabled || !svc.running) {
+                if !svc.enabled {
+                    services.append(ServiceAction(component: c, unit: svc.unit, verb: .disable,
+                                                  reason: "if a new package brings it", onlyIfPresent: true))
+                }
+                if !svc.running {
+                    services.append(ServiceAction(component: c, unit: svc.unit, verb: .stop,
+                                                  reason: "if a new package brings it", onlyIfPresent: true))
+                }
+                continue
             }
             if !svc.running {
                 if isActive { services.append(ServiceAction(component: c, unit: svc.unit, verb: .stop, reason: "running")) }

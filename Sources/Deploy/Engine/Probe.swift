@@ -40,6 +40,11 @@ public struct HostFacts: Sendable, Equatable {
     public var hasSystemd = false
     /// Services a previous, interrupted run changed inputs of but did not restart.
     public var pendingRestarts: [String] = []
+    /// TCP listeners: port → names of the processes listening (`ss -ltnp`),
+    /// so a deploy can name what holds a port it needs.
+    public var listeners: [Int: [String]] = [:]
+    /// The host's IPv4 addresses (for mtail_address).
+    public var ipv4Addresses: [String] = []
 }
 
 public struct ProbeResult: Sendable {
@@ -76,6 +81,10 @@ public enum Probe {
             printf 'F\\tarch\\t%s\\n' "$(uname -m)"
             printf 'F\\tos\\t%s\\n' "$(. /etc/os-release 2>/dev/null; echo "${ID:-unknown} ${VERSION_ID:-}")"
             if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then printf 'F\\tsystemd\\t1\\n'; sd=1; else printf 'F\\tsystemd\\t0\\n'; sd=0; fi
+            ip -o -4 addr show 2>/dev/null | awk '{ a = $4; sub(/\\/.*/, "", a); printf "F\\tipv4\\t%s\\n", a }'
+            if command -v ss >/dev/null; then
+              ss -ltnpH 2>/dev/null | awk '{ p = $4; sub(/.*:/, "", p); n = $6; sub(/^users:\\(\\("/, "", n); sub(/".*/, "", n); printf "F\\tlisten\\t%s %s\\n", p, n }'
+            fi
             if [ -f \(pendingRestartsFile) ]; then printf 'F\\tpending\\t%s\\n' "$(tr '\\n' ' ' <\(pendingRestartsFile))"; fi
 
             """
@@ -145,6 +154,13 @@ public enum Probe {
                 case "os": facts.os = f[2].trimmingCharacters(in: " ")
                 case "systemd": facts.hasSystemd = f[2] == "1"
                 case "pending": facts.pendingRestarts = f[2].split(separator: " ").map(String.init)
+                case "ipv4": facts.ipv4Addresses.append(f[2])
+                case "listen":
+                    let parts = f[2].split(separator: " ", maxSplits: 1).map(String.init)
+                    if let port = Int(parts[0]) {
+                        let name = parts.count > 1 ? parts[1] : ""
+                        if !(facts.listeners[port] ?? []).contains(name) { facts.listeners[port, default: []].append(name) }
+                    }
                 default: break
                 }
                 continue

@@ -73,6 +73,17 @@ public enum Deployment {
         }
     }
 
+    /// mtail_address must be a loopback name or one of the host's IPv4
+    /// addresses (reference §3.2), else mtail cannot bind and the deploy
+    /// would leave a failed unit behind.
+    public static func checkMtailAddress(_ config: ChatmailConfig, hostAddresses: [String], hostName: String) throws {
+        guard let address = config.mtailAddress,
+              !["127.0.0.1", "::1", "localhost"].contains(address),
+              !hostAddresses.contains(address) else { return }
+        let known = hostAddresses.isEmpty ? "none found" : hostAddresses.joined(separator: ", ")
+        throw DeployFailure("mtail_address \(address) in \(config.path) is not available on \(hostName) (VPN up?); its IPv4 addresses: \(known)")
+    }
+
     /// The web pages to publish, built on this machine.
     public static func buildWebsite(_ config: ChatmailConfig) throws -> [String: [UInt8]]? {
         let location = try WebsiteLocation.resolve(config: config)
@@ -101,13 +112,17 @@ public enum Deployment {
         return files
     }
 
-    /// `git rev-parse HEAD` and `git diff` of the current directory, as the
-    /// Python tool records them; `unknown` outside a checkout.
+    /// `git rev-parse HEAD` and `git diff` of the checkout cmdeploy was built
+    /// in, as the Python tool records them; `unknown` outside a checkout.
     public static func versionStamp() -> String {
+        let repo = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0]))
+            .resolvingSymlinksInPath().deletingLastPathComponent().path
         func git(_ args: [String]) -> String? {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["git"] + args
+            // The checkout cmdeploy was built in, not the operator's working
+            // directory (which may be another repository or none).
+            p.arguments = ["git", "-C", repo] + args
             let out = Pipe()
             p.standardOutput = out
             p.standardError = FileHandle.nullDevice

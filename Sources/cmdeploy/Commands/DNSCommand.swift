@@ -62,10 +62,10 @@ struct DNSCommand: ParsableCommand {
 }
 
 /// Gathers the relay's DNS view in one round trip; failures become exit code 1.
-func collectDNS(_ config: ChatmailConfig, on remote: Deploy.Host, verbose: Bool) throws -> RelayDNSProbe {
+func collectDNS(_ config: ChatmailConfig, on remote: Deploy.Host, verbose: Bool, installDig: Bool = true) throws -> RelayDNSProbe {
     if verbose { Console.warn("[\(remote.name)] Collecting initial DNS settings.") }
     do {
-        return try RelayDNSProbe.collect(config, on: remote)
+        return try RelayDNSProbe.collect(config, on: remote, installDig: installDig)
     } catch {
         Console.error("DNS lookup on \(remote.name) failed: \(error)")
         throw ExitCode(1)

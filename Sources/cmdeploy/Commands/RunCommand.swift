@@ -54,8 +54,11 @@ struct RunCommand: ParsableCommand {
             // The same lookups as `cmdeploy dns`, in one round trip, before
             // anything is built or changed. IPv4 relays have no DNS to check.
             if !skipDnsCheck && !config.isIPv4Relay {
-                let probe = try collectDNS(config, on: remote, verbose: global.verbose)
-                if let problems = DNSPreCheck.problems(config, probe: probe) {
+                let probe = try collectDNS(config, on: remote, verbose: global.verbose, installDig: !dryRun)
+                if probe.digMissing {
+                    // A dry run leaves the host as it is, dnsutils included.
+                    printer.note("warning: DNS not checked: dig is not installed on \(remote.name) yet (the real run installs dnsutils and checks)")
+                } else if let problems = DNSPreCheck.problems(config, probe: probe) {
                     for line in problems { Console.error(line) }
                     throw ExitCode(1)
                 }
@@ -75,6 +78,11 @@ struct RunCommand: ParsableCommand {
             let summary = try engine.run(dryRun: dryRun, stages: runStages, withContent: showDiff) { plan, probe in
                 if let binary = context.chatmaild {
                     try Deployment.checkArchitecture(binary, hostArch: probe.facts.arch, hostName: remote.name)
+                }
+                if !websiteOnly {
+                    try Deployment.checkMtailAddress(config, hostAddresses: probe.facts.ipv4Addresses, hostName: remote.name)
+                    let conflicts = PortCheck.conflicts(config, listeners: probe.facts.listeners, host: remote.name)
+                    if !conflicts.isEmpty { throw DeployFailure(conflicts.joined(separator: "\n")) }
                 }
                 printer.plan(plan, desired: desired, probe: probe, diff: showDiff)
             }

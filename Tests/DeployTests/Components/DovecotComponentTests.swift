@@ -7,6 +7,30 @@ import Testing
         settingLines(try Dovecot().manifest(context).mailText("/etc/dovecot/dovecot.conf"))
     }
 
+    @Test func optInDebsReplaceDebiansPackagesAndArePinned() throws {
+        let sum = String(repeating: "ab", count: 32)
+        let url = "https://download.delta.chat/dovecot/dovecot-core_2.3.21%2Bdfsg1-3_amd64.deb"
+        let m = try Dovecot().manifest(try componentContext(["dovecot_debs =", "    \(url) \(sum)",
+                                                              "    https://x.example/dovecot-imapd_1_amd64.deb \(sum)"]))
+        #expect(m.packages.isEmpty)
+        #expect(m.downloads.map(\.path) == ["/var/cache/cmdeploy/dovecot/dovecot-core_2.3.21+dfsg1-3_amd64.deb",
+                                            "/var/cache/cmdeploy/dovecot/dovecot-imapd_1_amd64.deb"])
+        #expect(m.downloads.allSatisfy { $0.sha256 == sum && $0.mode == 0o644 })
+        let install = try #require(m.command("install Dovecot .deb files"))
+        #expect(install.stage == .install && install.unless != nil)
+        #expect(m.text("/etc/apt/preferences.d/pin-dovecot") == "Package: dovecot-*\nPin: version *\nPin-Priority: -1\n")
+        #expect(m.mailService("dovecot")?.restartOn.contains(m.downloads[0].path) == true)
+        // Debian's packages by default, and no pin left behind
+        let plain = try Dovecot().manifest(try componentContext())
+        #expect(plain.packages.map(\.name) == ["dovecot-imapd", "dovecot-lmtpd"])
+        #expect(plain.absents.contains("/etc/apt/preferences.d/pin-dovecot"))
+    }
+
+    @Test func dovecotDebsMustBePairsOfDebURLAndSha256() throws {
+        #expect(throws: (any Error).self) { try componentContext(["dovecot_debs = https://x.example/dovecot-core.deb"]) }
+        #expect(throws: (any Error).self) { try componentContext(["dovecot_debs = https://x.example/dovecot-core.tar.gz \(String(repeating: "a", count: 64))"]) }
+    }
+
     @Test func defaultConfPointsAtChatmaildSockets() throws {
         let c = try conf(try MailConfigs.context())
         for line in ["protocols = imap lmtp", "auth_mechanisms = plain", "args = /etc/dovecot/auth.conf",

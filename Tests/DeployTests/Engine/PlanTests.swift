@@ -58,6 +58,22 @@ import Testing
         ])
     }
 
+    @Test func unitsWantedOffThatANewPackageMayBringAreDecidedOnTheHost() throws {
+        let d = try desired([("unbound", Manifest {
+            Package("unbound")
+            Service("unbound-resolvconf", enabled: false, running: false)
+        })])
+        // unbound not installed yet: its postinst may enable unbound-resolvconf
+        let fresh = try Plan.make(desired: d, probe: probe([.package(installed: false), .service(enabled: "", active: "inactive")]))
+        #expect(fresh.services.map { "\($0.verb.rawValue) \($0.unit)" } == ["disable unbound-resolvconf.service", "stop unbound-resolvconf.service"])
+        #expect(fresh.services.allSatisfy { $0.onlyIfPresent })
+        let script = try #require(ApplyScript.configureAndActivate(fresh, d, stages: Set(Stage.allCases)))
+        #expect(script.contains("systemctl cat unbound-resolvconf.service >/dev/null 2>&1 && ! systemctl disable"))
+        // installed, unit absent for good: nothing to do, so a rerun stays empty
+        let later = try Plan.make(desired: d, probe: probe([.package(installed: true), .service(enabled: "", active: "inactive")]))
+        #expect(later.services.isEmpty && later.isEmpty)
+    }
+
     @Test func newPackageTriggersItsService() throws {
         let d = try desired([("unbound", Manifest {
             Package("unbound")

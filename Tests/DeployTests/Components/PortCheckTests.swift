@@ -1,0 +1,43 @@
+import Testing
+@testable import Deploy
+
+@Suite struct PortCheckTests {
+    @Test func ownDaemonsAndFreePortsPass() throws {
+        let c = try componentContext().config
+        let listeners: [Int: [String]] = [25: ["master"], 993: ["dovecot"], 80: ["acmetool"], 10080: ["chatmaild"], 22: ["sshd"]]
+        #expect(PortCheck.conflicts(c, listeners: listeners, host: "h").isEmpty)
+    }
+
+    @Test func aForeignProcessIsNamedWithThePortAndItsUse() throws {
+        let c = try componentContext().config
+        let out = PortCheck.conflicts(c, listeners: [25: ["exim4"], 443: ["nginx", "apache2"]], host: "relay.example.org")
+        #expect(out == [
+            "relay.example.org: port 25 is occupied by: exim4 (the relay needs it for Postfix (SMTP)); stop and disable exim4 first",
+            "relay.example.org: port 443 is occupied by: apache2 (the relay needs it for nginx (HTTPS)); stop and disable apache2 first",
+        ])
+    }
+
+    @Test func portsFollowTheConfig() throws {
+        let plain = PortCheck.needs(try componentContext().config).map(\.port)
+        #expect(plain.contains(402) && plain.contains(3340) && !plain.contains(3903))
+        let c = try componentContext(domain: "_chat.example.org", ["filtermail_smtp_port = 11080", "mtail_address = 127.0.0.1", "iroh_relay = https://iroh.example.org"]).config
+        let ports = PortCheck.needs(c).map(\.port)
+        #expect(ports.contains(11080) && !ports.contains(10080))
+        #expect(!ports.contains(402) && !ports.contains(3340))
+        #expect(ports.contains(3903) && ports.contains(3904))
+    }
+
+    @Test func mtailAddressMustBeTheHostsOrLoopback() throws {
+        let c = try componentContext(["mtail_address = 10.9.9.9"]).config
+        #expect(throws: DeployFailure.self) { try Deployment.checkMtailAddress(c, hostAddresses: ["10.1.1.1"], hostName: "h") }
+        try Deployment.checkMtailAddress(c, hostAddresses: ["10.9.9.9"], hostName: "h")
+        try Deployment.checkMtailAddress(try componentContext(["mtail_address = 127.0.0.1"]).config, hostAddresses: [], hostName: "h")
+    }
+
+    @Test func probeReportsListenersAndAddresses() throws {
+        let out = "F\tlisten\t25 master\nF\tlisten\t25 master\nF\tlisten\t8443 nginx\nF\tipv4\t10.1.1.1\nEND\n"
+        let r = try Probe.parse(out, items: [])
+        #expect(r.facts.listeners == [25: ["master"], 8443: ["nginx"]])
+        #expect(r.facts.ipv4Addresses == ["10.1.1.1"])
+    }
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# `cmdeploy run` on fresh lab hosts: a dry run changes nothing, a deploy
+# brings up a whole relay, a rerun changes nothing, a changed setting
+# touches only what depends on it, --disable-mail stops mail and a normal
+# run brings it back with the mailboxes intact, and two relays in two TLS
+# modes (ACME, self-signed "_" domain) run side by side.
+SUITE=relay-deploy
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/relays.sh"
+
+D1=$RELAY1 D2=$RELAY2
+CURL=(curl -sS --fail --max-time 20 --cacert "$LAB_CA_BUNDLE")
+# timed NAME CMD...: CMD's wall time in seconds into $RELAYLAB_STATE/times
+timed() {
+    local name=$1 t0 rc; shift
+    t0=$(date +%s.%N); "$@"; rc=$?
+    awk -v n="$name" -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%s %.1f\n", n, t1 - t0 }' >> "$RELAYLAB_STATE/times"
+    return $rc
+}
+: > "$RELAYLAB_STATE/times"
+
+# The host state a dry run must not touch: installed packages, unit states,
+# and every file below the directories a deploy writes to (with mtimes).
+host_snapshot() {
+    on relay1 'dpkg-query -W -f "\${Package} \${Version} \${Status}\n";
+        systemctl list-units --all --no-legend --plain | awk "{print \$1, \$3, \$4}";
+        find /etc /usr/local /var/lib/cmdeploy /home /var/www /root -xdev \
+            -printf "%p %m %u %s %T@\n" 2>/dev/null' | sort
+}
+
+write_ini 1 && write_ini 2 || { fail "write the relays' chatmail.ini"; finish; exit; }
+check "relay1: publish A, MX and web names before the deploy" publish_base_zone 1
+check "relay2: publish A and MX before the deploy" publish_base_zone 2
+
+# --- dry run on a fresh host ---
+host_snapshot > "$TMP/before"
+check_out_dry() { local out; out=$(cm 1 run --dry-run --chatmaild-binary "$CHATMAILD_BIN" 2>&1) && grep -q "postfix" <<< "$out" || { echo "$out"; return 1; }; }
+check "relay1: run --dry-run prints a plan" check_out_dry
+host_snapshot > "$TMP/after"
+check "relay1: --dry-run changed nothing on the host" diff "$TMP/before" "$TMP/after"
+
+# --- fresh deploy ---
+
+# deploy_logged NAME N ARGS...: deploy relay N, output into $LOGS/NAME.log
+LOGS=${RELAYLAB_LOGS:-$RELAYLAB_STATE}
+deploy_logged() {
+    local name=$1 n=$2; shift 2
+    timed "$name" deploy "$n" "$@" > "$LOGS/$name.log" 2>&1 || { tail -n 30 "$LOGS/$name.log"; return 1; }
+}
+# The units of a deployed relay; ACME mode adds acmetool's.
+UNITS="postfix dovecot nginx opendkim unbound doveauth chatmail-metadata lastlogin filtermail filtermail-incoming iroh-relay turnserver fcgiwrap.socket chatmail-expire.timer chatmail-fsreport.timer"
+ACME_UNITS="acmetool-redirector acmetool-reconcile.timer"
+# pids N: the invocation ID of every long-running unit of relay N, one
+# "unit id" per line: it changes with every (re)start, even for forking
+# units like postfix@- whose MainPID systemd does not track
+pids() {
+    on "relay$1" 'for u in postfix@- dovecot nginx opendkim unbound doveauth chatmail-metadata lastlogin filtermail filtermail-incoming iroh-relay turnserver; do
+        echo "$u $(systemctl show -p InvocationID --value $u)"; done'
+}
+units_active() {
+    local n=$1 units=$2
+    on "relay$n" "bad=; for u in $units; do systemctl is-active -q \$u || bad=\"\$bad \$u(\$(systemctl is-active \$u))\"; done
+        failed=\$(systemctl --failed --no-legend --plain | awk '{print \$1}' | tr '\n' ' ')
+        [ -z \"\$bad\$failed\" ] || { echo \"not active:\$bad; failed units: \$failed\"; exit 1; }"
+}
+# listening N SPEC...: each "addr:port" (as ss prints it) has a TCP listener
+listening() {
+    local n=$1; shift
+    on "relay$n" "ss -ltnH | awk '{print \$4}' > /tmp/listen; miss=; for p in $*; do grep -qxF \"\$p\" /tmp/listen || miss=\"\$miss \$p\"; done
+        [ -z \"\$miss\" ] || { echo \"not listening:\$miss\"; cat /tmp/listen; exit 1; }"
+}
+# changed_subjects LOG: the "subject" of every planned change, sorted
+changed_files() { grep -Eo '^ *[~+] file [^ ]+' "$1" | awk '{print $3}' | sort | tr '\n' ' '; }
+
+# --- fresh deploy of relay1 (ACME) ---
+check "relay1: fresh deploy (ACME via pebble)" deploy_logged relay1-fresh 1
+check "relay1: every relay unit active, none failed" units_active 1 "$UNITS $ACME_UNITS"
+check "relay1: the ports of the relay listen (25 465 587 143 993 80 443; 8443 10025 10026 10080 10081 402 53 on localhost)" \
+    listening 1 0.0.0.0:25 0.0.0.0:465 0.0.0.0:587 0.0.0.0:143 0.0.0.0:993 0.0.0.0:80 0.0.0.0:443 \
+        '[::]:25' '[::]:465' '[::]:587' '[::]:143' '[::]:993' '[::]:80' '[::]:443' \
+        127.0.0.1:8443 127.0.0.1:10025 127.0.0.1:10026 127.0.0.1:10080 127.0.0.1:10081 127.0.0.1:402 127.0.0.1:53
+new_account() {  # new_account DOMAIN [CURL ARGS]: POST /new, prints "email password"
+    local d=$1; shift
+    client "${CURL[@]}" "$@" -X POST "https://$d/new" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["email"].endswith("@" + sys.argv[1]) and len(d["password"]) >= 9, d
+print(d["email"], d["password"])' "$d"
+}
+check "relay1: POST https://relay1.test/new answers account JSON (certificate from pebble)" new_account "$D1"
+fetch() { client "${CURL[@]}" "$@"; }
+autoconfig_ok() { fetch "https://$D1/.well-known/autoconfig/mail/config-v1.1.xml" | grep -q "<hostname>$D1</hostname>"; }
+mtasts_ok() { fetch "https://mta-sts.$D1/.well-known/mta-sts.txt" | tr -d '\r' | grep -qx 'mode: enforce'; }
+redirect_ok() { client curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "http://$D1/" | grep -q "^301 https://$D1/"; }
+check "relay1: autoconfig XML served" autoconfig_ok
+check "relay1: MTA-STS policy served on mta-sts.$D1" mtasts_ok
+check "relay1: http:// redirects to https://" redirect_ok
+check "relay1: postconf -n shows our settings" on relay1 "postconf -n | grep -qx 'myhostname = $D1' && postconf -n | grep -qx 'message_size_limit = 31457280'"
+check "relay1: doveconf -n shows our settings" on relay1 "doveconf -n | grep -q 'ssl_cert = </var/lib/acme/live/$D1/fullchain' && doveconf -n | grep -q '/home/vmail/mail/$D1'"
+check "relay1: nginx -T shows our settings" on relay1 "nginx -T 2>/dev/null | grep -q 'server_name $D1' && nginx -T 2>/dev/null | grep -q 'ssl_preread on'"
+check "relay1: /etc/chatmail-version written" on relay1 "test -s /etc/chatmail-version"
+check "relay1: cmdeploy dns --zonefile, zone published" publish_full_zone 1
+check "relay1: cmdeploy dns: all records correct" cm 1 dns
+
+# --- a mailbox, created by a first login, with one message in it ---
+if acct=$(new_account "$D1"); then
+    read -r ADDR PASS <<< "$acct"
+    MARK="marker-$RANDOM$RANDOM"
+    printf 'From: %s\r\nTo: %s\r\nSubject: %s\r\n\r\nkept across deploys\r\n' "$ADDR" "$ADDR" "$MARK" > "$TMP/msg.eml"
+    imap() { client "${CURL[@]}" --user "$ADDR:$PASS" "$@"; }
+    check "relay1: first IMAP login creates the mailbox" imap "imaps://$D1/"
+    check "relay1: IMAP APPEND stores a message" imap -T "$TMP/msg.eml" "imaps://$D1/INBOX"
+    check "relay1: the mailbox is on disk" on relay1 "find /home/vmail/mail/$D1/$ADDR -type f -path '*/cur/*' | grep -q ."
+    mailbox_intact() { imap "imaps://$D1/INBOX;UID=1" | grep -q "Subject: $MARK"; }
+else
+    fail "relay1: /new for a mailbox" "$acct"
+    mailbox_intact() { false; }
+fi
+
+# --- second run: nothing to do ---
+pids 1 > "$TMP/pids1"
+check "relay1: second run succeeds" deploy_logged relay1-noop 1
+check "relay1: second run: no changes" grep -q '^No changes' "$LOGS/relay1-noop.log"
+check "relay1: second run: one round trip" grep -q '1 round trip to the host' "$LOGS/relay1-noop.log"
+pids 1 > "$TMP/pids2"
+check "relay1: second run: no service restarted (same invocation IDs)" diff "$TMP/pids1" "$TMP/pids2"
+
+# --- one setting changed: only what depends on it ---
+set_key "$RELAY1_INI" max_message_size 41943040
+check "relay1: run after changing max_message_size" deploy_logged relay1-maxsize 1
+check_eq "relay1: only the files that contain max_message_size changed" \
+    "/etc/dovecot/dovecot.conf /etc/postfix/main.cf /usr/local/lib/chatmaild/chatmail.ini /var/www/html/info.html" \
+    changed_files "$LOGS/relay1-maxsize.log"
+pids 1 > "$TMP/pids3"
+restarted() { join "$TMP/pids2" "$TMP/pids3" | awk '$2 != $3 {print $1}' | sort | tr '\n' ' ' | sed 's/ $//'; }
+check_eq "relay1: only the services reading them restarted" \
+    "chatmail-metadata doveauth dovecot filtermail filtermail-incoming lastlogin postfix@-" restarted
+check "relay1: Postfix uses the new limit" on relay1 "postconf -h message_size_limit | grep -qx 41943040"
+check "relay1: the mailbox is intact after a redeploy" mailbox_intact
+
+# --- --disable-mail (a migration's first step), then back ---
+check "relay1: run --disable-mail" deploy_logged relay1-disable 1 --disable-mail
+check "relay1: --disable-mail: Postfix and Dovecot stopped and disabled" on relay1 '
+    for u in postfix dovecot; do ! systemctl is-active -q $u && ! systemctl is-enabled -q $u || { echo "$u still on"; exit 1; }; done'
+check "relay1: --disable-mail: ports 25 and 993 closed" on relay1 "! ss -ltnH | awk '{print \$4}' | grep -Eq ':(25|993)\$'"
+check "relay1: --disable-mail: the web still serves /new" new_account "$D1"
+check "relay1: the normal run brings mail back" deploy_logged relay1-enable 1
+check "relay1: mail units active again" units_active 1 "postfix dovecot"
+check "relay1: the mailbox is intact after --disable-mail and back" mailbox_intact
+no_changes() { deploy "$1" 2>&1 | grep -q '^No changes'; }
+check "relay1: a run after that changes nothing" no_changes 1
+
+# --- relay2: self-signed "_" domain beside relay1 ---
+check "relay2: fresh deploy (self-signed, _ domain)" deploy_logged relay2-fresh 2
+check "relay2: every relay unit active, none failed" units_active 2 "$UNITS"
+check "relay2: no ACME on a self-signed relay" on relay2 "! systemctl is-active -q acmetool-redirector"
+self_signed() { client sh -c "openssl s_client -connect $(relay_ip 2):993 -servername $D2 </dev/null 2>/dev/null | openssl x509 -noout -subject -issuer" | grep -c "CN *= *$D2" | grep -qx 2; }
+check "relay2: the certificate is self-signed for $D2 (subject = issuer)" self_signed
+check "relay2: POST /new answers account JSON (self-signed, -k)" new_account "$D2" -k
+check "relay2: cmdeploy dns --zonefile, zone published" publish_full_zone 2
+check "relay2: cmdeploy dns: all records correct" cm 2 dns
+check "relay1 still serves after relay2's deploy" new_account "$D1"
+
+# --- numbers for the issue note ---
+echo "-- timings (s)"; cat "$RELAYLAB_STATE/times"
+for l in relay1-fresh relay1-noop relay2-fresh; do
+    echo "-- $l"; grep -E 'done in|probed|round trip|verified' "$LOGS/$l.log" | sed 's/^/   /'
+done
+finish

@@ -1,0 +1,104 @@
+# Helpers for suites that need deployed relays (scripts/test-relay-lab).
+# Source after lib.sh. Two relays in the two TLS modes a lab can show:
+#   relay1.test    on host relay1, ACME certificate from the lab's pebble
+#   _relay2.test   on host relay2, self-signed (the "_" prefix asks for it)
+# shellcheck shell=bash
+
+CMDEPLOY=${CMDEPLOY:-$PWD/.build/debug/cmdeploy}
+CHATMAILD_BIN=${CHATMAILD_BIN:?build it with scripts/build-chatmaild}
+RELAYLAB_STATE=${RELAYLAB_STATE:-/run/$LAB_NS/relaylab}   # ini and zone files, kept while the lab is up
+mkdir -p "$RELAYLAB_STATE"
+RELAY1=relay1.$LAB_DOMAIN
+RELAY2=_relay2.$LAB_DOMAIN
+RELAY1_HOST=relay1.$LAB_DOMAIN
+RELAY2_HOST=relay2.$LAB_DOMAIN
+RELAY1_INI=$RELAYLAB_STATE/relay1.ini
+RELAY2_INI=$RELAYLAB_STATE/relay2.ini
+export CMDEPLOY CHATMAILD_BIN RELAYLAB_STATE RELAY1 RELAY2 RELAY1_HOST RELAY2_HOST RELAY1_INI RELAY2_INI
+
+relay_domain() { local v="RELAY$1"; echo "${!v}"; }
+relay_host() { local v="RELAY$1_HOST"; echo "${!v}"; }
+relay_ini() { local v="RELAY$1_INI"; echo "${!v}"; }
+relay_ip() { echo "$LAB_NET.1$1"; }   # relay1 is .11, relay2 .12 (scripts/lab.d/hosts.sh)
+
+# cm N ARGS...: cmdeploy ARGS for relay N, run as a lab client
+cm() {
+    local n=$1; shift
+    client "$CMDEPLOY" "$@" --config "$(relay_ini "$n")" --ssh-host "$(relay_host "$n")" --ssh-config "$LAB_SSH_CONFIG"
+}
+
+# set_key INI KEY VALUE: set KEY in [params] (the only section of an init file)
+set_key() {
+    local ini=$1 key=$2 value=$3
+    if grep -q "^$key *=" "$ini"; then sed -i "s|^$key *=.*|$key = $value|" "$ini"
+    else printf '%s = %s\n' "$key" "$value" >> "$ini"; fi
+}
+
+# lab_pin FILE: "URL SHA256" of a file on the lab's file server
+lab_pin() {
+    local sum; sum=$(awk -v f="$1" '$2 == f { print $1 }' "$LAB_FILES_DIR/SHA256SUMS")
+    [ -n "$sum" ] || { echo "no $1 on the lab file server" >&2; return 1; }
+    echo "${LAB_FILES_URL}$1 $sum"
+}
+
+# write_ini N: a chatmail.ini for relay N that uses the lab's stand-ins
+write_ini() {
+    local n=$1 ini; ini=$(relay_ini "$n")
+    "$CMDEPLOY" init "$(relay_domain "$n")" --config "$ini" --force > /dev/null || return 1
+    set_key "$ini" privacy_mail "privacy@$(relay_domain "$n")"
+    set_key "$ini" acme_directory_url "$LAB_ACME_DIRECTORY"
+    set_key "$ini" notification_url "$LAB_NOTIFICATION_URL"
+    # lab hosts see the load of the machine running them (builds, other labs)
+    set_key "$ini" max_load_1m 1000
+    set_key "$ini" dns_forwarders "$LAB_DNS"
+    set_key "$ini" dns_unsigned_zones "$LAB_DOMAIN ${LAB_NET%%.*}.in-addr.arpa"
+    local arch deb_arch; arch=$(uname -m); deb_arch=$(dpkg --print-architecture)
+    set_key "$ini" iroh_relay_download "$(lab_pin "iroh-relay-v0.35.0-$arch-unknown-linux-musl.tar.gz")"
+    set_key "$ini" turn_download "$(lab_pin "chatmail-turn-$arch-linux")"
+    # mtail's pin is the hash of the extracted binary, which the engine checks
+    local mtail=mtail_3.0.8_linux_$deb_arch.tar.gz
+    set_key "$ini" mtail_download "${LAB_FILES_URL}$mtail $(tar -xzOf "$LAB_FILES_DIR/$mtail" mtail | sha256sum | cut -d' ' -f1)"
+}
+
+# publish_base_zone N: the records a first deploy needs (ACME validates the
+# web names); after the deploy `cmdeploy dns --zonefile` gives the full zone
+publish_base_zone() {
+    local n=$1 d ip zone; d=$(relay_domain "$n"); ip=$(relay_ip "$n")
+    zone=$RELAYLAB_STATE/relay$n.base.zone
+    {
+        printf '%s. 3600 IN A %s\n' "$d" "$ip"
+        printf '%s. 3600 IN MX 10 %s.\n' "$d" "$d"
+        printf 'www.%s. 3600 IN CNAME %s.\n' "$d" "$d"
+        printf 'mta-sts.%s. 3600 IN CNAME %s.\n' "$d" "$d"
+    } > "$zone"
+    "$LAB" dns-publish "$zone" "$d" > /dev/null
+}
+
+# publish_full_zone N: the zone `cmdeploy dns` writes (DKIM key read from the host)
+publish_full_zone() {
+    local n=$1 zone=$RELAYLAB_STATE/relay$1.zone
+    cm "$n" dns --zonefile "$zone" > /dev/null 2>&1
+    [ -s "$zone" ] || { echo "cmdeploy dns --zonefile wrote nothing for relay$n" >&2; return 1; }
+    "$LAB" dns-publish "$zone" "$(relay_domain "$n")" > /dev/null
+}
+
+# deploy N [ARGS...]: cmdeploy run for relay N
+deploy() {
+    local n=$1; shift
+    cm "$n" run --chatmaild-binary "$CHATMAILD_BIN" "$@"
+}
+
+# ensure_relays: both relays deployed and their zones published (idempotent;
+# a deployed relay's rerun is a no-op of a few seconds)
+ensure_relays() {
+    local n
+    for n in 1 2; do
+        [ -s "$(relay_ini "$n")" ] || write_ini "$n" || return 1
+        [ -s "$RELAYLAB_STATE/relay$n.zone" ] || publish_base_zone "$n" || return 1
+        deploy "$n" > "$RELAYLAB_STATE/deploy$n.log" 2>&1 || { echo "deploy of relay$n failed:"; tail -n 30 "$RELAYLAB_STATE/deploy$n.log"; return 1; }
+        [ -s "$RELAYLAB_STATE/relay$n.zone" ] || publish_full_zone "$n" || return 1
+    done
+}
+
+# on_relay N CMD: run CMD as root on relay N's host
+on_relay() { local n=$1; shift; on "relay$n" "$@"; }
