@@ -239,10 +239,19 @@ public final class IMAPClient: @unchecked Sendable {
         var idling = false
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int64(timeout * 1000))
+        let missing = MailError(endpoint, "no new message within \(Int(timeout)) s of IDLE (\(count) expected)")
         while exists < count || !idling {
-            let left = Double((deadline - clock.now).components.seconds) + Double((deadline - clock.now).components.attoseconds) / 1e18
+            let rest = deadline - clock.now
+            let left = Double(rest.components.seconds) + Double(rest.components.attoseconds) / 1e18
             guard left > 0 else { break }
-            let response = try await readResponse("IDLE update (\(count) messages expected, \(exists) present)", timeout: left)
+            let response: IMAPResponse
+            do {
+                response = try await readResponse("IDLE update", timeout: left)
+            } catch {
+                // Only the deadline of the whole wait is worth reporting.
+                if clock.now >= deadline { throw missing }
+                throw error
+            }
             if response.tag == "+" { idling = true }
             if response.tag == tag { throw MailError(endpoint, "IDLE ended early: \(response)") }
         }

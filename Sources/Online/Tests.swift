@@ -279,6 +279,11 @@ let tests: [OnlineTest] = [
         let bounce = String(decoding: try await imap.fetch(before + 1), as: UTF8.self).lowercased()
         try require((bounce.contains("mail delivery") || bounce.contains("undelivered")) && bounce.contains(nobody),
                     "message in \(sender.address)'s INBOX is not a bounce for \(nobody): \(bounce.prefix(200))")
+        // A bounce for another reason (e.g. relay 1 refusing relay 2's DKIM
+        // signature) would arrive just as fast; it must be the unknown user.
+        let reason = bounce.range(of: "diagnostic-code:").map { String(bounce[$0.lowerBound...].prefix(200)) } ?? ""
+        try require(!bounce.contains("dkim") && ["5.1.1", "unknown", "does not exist", "doesn't exist"].contains(where: bounce.contains),
+                    "bounce for \(nobody) is not for an unknown user: \(reason.isEmpty ? String(bounce.prefix(200)) : reason)")
     },
 ]
 
