@@ -56,7 +56,8 @@ import Testing
         let full = "* 1 FETCH (BODY[] {\(body.utf8.count)}\r\n\(body))\r\n"
         // Every prefix is incomplete; nothing is consumed.
         for cut in [10, 25, full.utf8.count - 1] {
-            var partial = ByteBuffer(string: String(full.prefix(cut)))
+            // Cut by bytes: "\r\n" is a single Character in Swift.
+            var partial = ByteBuffer(bytes: Array(full.utf8)[..<cut])
             #expect(try IMAPResponse.parse(&partial) == nil)
         }
         var b = ByteBuffer(string: full)
@@ -69,7 +70,7 @@ import Testing
 
     @Test func metadataQuotedLiteralAndNil() throws {
         var b = ByteBuffer(string: "* METADATA \"INBOX\" (/private/devicetoken \"1111 \\\"2\\\"\")\r\n"
-            + "* METADATA \"\" (/shared/vendor/deltachat/appversions {13}\r\n{\"clients\":[]})\r\n"
+            + "* METADATA \"\" (/shared/vendor/deltachat/appversions {14}\r\n{\"clients\":[]})\r\n"
             + "* METADATA INBOX (/private/x NIL)\r\n")
         let quoted = try #require(try IMAPResponse.parse(&b))
         #expect(quoted.metadataValues()["/private/devicetoken"] == "1111 \"2\"")
