@@ -150,15 +150,34 @@ check "relay1: the mailbox is intact after --disable-mail and back" mailbox_inta
 no_changes() { deploy "$1" 2>&1 | grep -q '^No changes'; }
 check "relay1: a run after that changes nothing" no_changes 1
 
-# --- relay2: self-signed "_" domain beside relay1 ---
+# --- relay2: a port held by another program stops the deploy before any change ---
+check "relay2: a stranger listens on 127.0.0.1:8443" on relay2 \
+    'systemd-run --unit=squatter python3 -m http.server --bind 127.0.0.1 8443 && sleep 1 && ss -ltnH | grep -q 127.0.0.1:8443'
+check_fails "relay2: deploy refused, naming the port and the process" \
+    "port 8443 is occupied by: python3" deploy 2
+check "relay2: ... and nothing was installed" on relay2 '! dpkg -s nginx >/dev/null 2>&1 && ! dpkg -s postfix >/dev/null 2>&1'
+check "relay2: the stranger stops" on relay2 'systemctl stop squatter'
+
+# --- relay2: self-signed "_" domain beside relay1, Dovecot from .deb files ---
+# The opt-in for the latency-patched Dovecot, fed with the lab repo's own
+# Debian builds (the patched ones are not reachable offline).
+debs=
+for p in dovecot-core dovecot-imapd dovecot-lmtpd; do
+    f=$(cd "$LAB_FILES_DIR/debian" && ls ${p}_*.deb | head -n 1)
+    debs="$debs ${LAB_FILES_URL}debian/${f//%/%25} $(sha256sum < "$LAB_FILES_DIR/debian/$f" | cut -c1-64)"
+done
+set_key "$RELAY2_INI" dovecot_debs "$debs"
 check "relay2: fresh deploy (self-signed, _ domain)" deploy_logged relay2-fresh 2
 check "relay2: every relay unit active, none failed" units_active 2 "$UNITS"
+check "relay2: Dovecot installed from the .deb files and pinned" on relay2 \
+    'ls /var/cache/cmdeploy/dovecot/dovecot-core_*.deb >/dev/null && dpkg -s dovecot-core | grep -q "^Status: install ok installed" && grep -qx "Pin-Priority: -1" /etc/apt/preferences.d/pin-dovecot'
 check "relay2: no ACME on a self-signed relay" on relay2 "! systemctl is-active -q acmetool-redirector"
 self_signed() { client sh -c "openssl s_client -connect $(relay_ip 2):993 -servername $D2 </dev/null 2>/dev/null | openssl x509 -noout -subject -issuer" | grep -c "CN *= *$D2" | grep -qx 2; }
 check "relay2: the certificate is self-signed for $D2 (subject = issuer)" self_signed
 check "relay2: POST /new answers account JSON (self-signed, -k)" new_account "$D2" -k
 check "relay2: cmdeploy dns --zonefile, zone published" publish_full_zone 2
 check "relay2: cmdeploy dns: all records correct" cm 2 dns
+check "relay2: a second run changes nothing (the .deb install is not redone)" no_changes 2
 check "relay1 still serves after relay2's deploy" new_account "$D1"
 
 # --- numbers for the issue note ---

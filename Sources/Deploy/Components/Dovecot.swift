@@ -1,3 +1,4 @@
+import Foundation
 import ChatmailConfig
 
 /// Dovecot: IMAP for Delta Chat clients and LMTP delivery from Postfix.
@@ -53,11 +54,12 @@ public struct Dovecot: Component {
     static let debDir = "/var/cache/cmdeploy/dovecot"
     static let pinPath = "/etc/apt/preferences.d/pin-dovecot"
 
-    /// dovecot_debs as host paths: the URL's file name, %2B decoded.
+    /// dovecot_debs as host paths: the URL's file name, percent-decoded
+    /// (`%2B` is the `+` of `2.3.21+dfsg1`).
     static func debFiles(_ c: ChatmailConfig) -> [(url: String, sha256: String, path: String)] {
         c.dovecotDebs.map { deb in
-            let name = (deb.url.split(separator: "/").last.map(String.init) ?? "dovecot.deb")
-                .replacingOccurrences(of: "%2B", with: "+").replacingOccurrences(of: "%2b", with: "+")
+            let raw = deb.url.split(separator: "/").last.map(String.init) ?? "dovecot.deb"
+            let name = (raw.removingPercentEncoding ?? raw).replacingOccurrences(of: "/", with: "_")
             return (deb.url, deb.sha256, debDir + "/" + name)
         }
     }
@@ -101,5 +103,12 @@ public struct Dovecot: Component {
             values["metrics"] = try Templates.text("dovecot/metrics.conf")
         }
         return try Templates.render("dovecot/dovecot.conf.mustache", values)
+    }
+
+    public func listeners(_ context: DeployContext) -> [Listener] {
+        if context.disableMail { return [] }
+        var list = [Listener(143, process: "dovecot", purpose: "IMAP"), Listener(993, process: "dovecot", purpose: "IMAPS")]
+        if context.config.mtailAddress != nil { list.append(Listener(3904, process: "dovecot", purpose: "Dovecot metrics")) }
+        return list
     }
 }

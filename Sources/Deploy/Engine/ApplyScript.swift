@@ -187,7 +187,10 @@ enum ApplyScript {
         }
         // 4. Remember which services must restart, so an interrupted run is
         //    completed by the next one even though the files then look unchanged.
-        let restarts = services.filter { $0.verb == .restart || $0.verb == .reload }.map(\.unit)
+        //    Also without the activate stage: a later `--stages activate`
+        //    must still restart what this configure run changed.
+        let restarts = (stages.contains(.configure) ? plan.services : services)
+            .filter { $0.verb == .restart || $0.verb == .reload }.map(\.unit)
         if !restarts.isEmpty {
             s += "mkdir -p \(engineStateDir) && printf '%s\\n' \(restarts.map(shellQuote).joined(separator: " ")) >>\(pendingRestartsFile)\n"
         }
@@ -230,7 +233,7 @@ enum ApplyScript {
         for ch in activateCommands {
             if case .command(let c) = items[ch.index].resource { s += commandScript(c) }
         }
-        if !restarts.isEmpty {
+        if !restarts.isEmpty && stages.contains(.activate) {
             s += "rm -f \(pendingRestartsFile)\n"
         }
         return s

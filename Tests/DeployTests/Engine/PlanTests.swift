@@ -92,6 +92,20 @@ import Testing
         #expect(p.services[0].reason == "left pending by an interrupted run")
     }
 
+    @Test func aConfigureOnlyRunLeavesItsRestartsForTheActivateRun() throws {
+        let d = try desired([("postfix", Manifest {
+            File("/etc/postfix/main.cf", text: "new")
+            Service("postfix", restartOn: ["/etc/postfix/main.cf"])
+        })])
+        let p = try Plan.make(desired: d, probe: probe([file("old"), .service(enabled: "enabled", active: "active")]))
+        let configure = try #require(ApplyScript.configureAndActivate(p, d, stages: [.configure]))
+        #expect(configure.contains(">>\(pendingRestartsFile)"))
+        #expect(!configure.contains("rm -f \(pendingRestartsFile)"))
+        #expect(!configure.contains("systemctl restart"))
+        let all = try #require(ApplyScript.configureAndActivate(p, d, stages: Set(Stage.allCases)))
+        #expect(all.contains("systemctl restart postfix.service") && all.contains("rm -f \(pendingRestartsFile)"))
+    }
+
     @Test func unitChangesNeedDaemonReload() throws {
         let d = try desired([("chatmaild", Manifest { File("/etc/systemd/system/doveauth.service", text: "[Unit]") })])
         let p = try Plan.make(desired: d, probe: probe([.path(.missing)]))
