@@ -52,7 +52,7 @@ results_ok() {
 # relay1 with relay2 as second relay
 test_both() { run_test 1 "$TMP/both.out" --second-relay "$RELAY2"; results_ok "$TMP/both.out" 0 $?; }
 check "relay1: cmdeploy test --second-relay $RELAY2 passes (known relay gaps aside)" test_both
-grep -E '^(ok|FAIL|skip) ' "$TMP/both.out" 2>/dev/null | sed 's/^/     /'
+grep -E '^(ok|FAIL|skip) |^     ' "$TMP/both.out" 2>/dev/null | sed 's/^/     /'
 while IFS= read -r gap; do [ -z "$gap" ] || echo "     known relay gap: $gap"; done <<< "$KNOWN_GAPS"
 
 # relay2 alone (self-signed certificate): cross-relay tests skipped
