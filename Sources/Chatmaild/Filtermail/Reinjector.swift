@@ -91,7 +91,7 @@ final class Reinjector {
         let handler = ReinjectClientHandler()
         let timeout = settings.reinjectTimeout
         return ClientBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
