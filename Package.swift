@@ -79,7 +79,8 @@ let package = Package(
         // The engine against real Debian 12 lab hosts (scripts/test-engine-lab, scripts/bench-engine).
         .executableTarget(name: "engine-lab", dependencies: ["Deploy"]),
 
-        .testTarget(name: "ChatmailConfigTests", dependencies: ["ChatmailConfig"]),
+        // Corpus: malformed chatmail.ini files, read by path.
+        .testTarget(name: "ChatmailConfigTests", dependencies: ["ChatmailConfig"], exclude: ["Corpus"]),
         // Status/Fixtures: status probe output captured on lab relays, read by path.
         .testTarget(name: "DeployTests", dependencies: ["Deploy"], exclude: ["Status/Fixtures"]),
         .testTarget(
