@@ -42,10 +42,20 @@ let package = Package(
         // templates/ compiled into the binary (see templates/README.md).
         .plugin(name: "EmbedTemplates", capability: .buildTool(), dependencies: ["EmbedFiles"]),
         .executableTarget(name: "EmbedFiles"),
+        // SMTP, IMAP and HTTPS clients (SwiftNIO + NIOSSL) for `cmdeploy test` and `bench`.
+        .target(
+            name: "MailClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
+        // The online test suite and the benchmark against a deployed relay.
+        .target(name: "Online", dependencies: ["MailClient", "Deploy", "ChatmailConfig"]),
         .executableTarget(
             name: "cmdeploy",
             dependencies: [
-                "Deploy", "ChatmailConfig",
+                "Deploy", "ChatmailConfig", "Online",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -69,8 +79,13 @@ let package = Package(
         // The engine against real Debian 12 lab hosts (scripts/test-engine-lab, scripts/bench-engine).
         .executableTarget(name: "engine-lab", dependencies: ["Deploy"]),
 
-        .testTarget(name: "ChatmailConfigTests", dependencies: ["ChatmailConfig"]),
-        .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
+        // Corpus: malformed chatmail.ini files, read by path.
+        .testTarget(name: "ChatmailConfigTests", dependencies: ["ChatmailConfig"], exclude: ["Corpus"]),
+        // Status/Fixtures: status probe output captured on lab relays, read by path.
+        .testTarget(name: "DeployTests", dependencies: ["Deploy"], exclude: ["Status/Fixtures"]),
+        .testTarget(
+            name: "MailClientTests",
+            dependencies: ["MailClient", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "ChatmaildTests",
             dependencies: [

@@ -18,6 +18,15 @@ enum Console {
         print(text)
     }
 
+    enum Style { case ok, warning, error }
+
+    /// A report line on stdout (so it can be piped), coloured only when
+    /// stdout is a terminal.
+    static func report(_ text: String, style: Style) {
+        let code = style == .ok ? "32" : style == .warning ? "33" : "31"
+        print(useColor && isTerminal ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text)
+    }
+
     static func error(_ text: String) { colored(text, code: "31") }
     static func success(_ text: String) { colored(text, code: "32") }
     static func warn(_ text: String) { colored(text, code: "33") }

@@ -42,9 +42,32 @@ make_files() {
     local arch deb_arch tmp n
     arch=$(uname -m); deb_arch=$(dpkg --print-architecture)
     mkdir -p "$FILES"; tmp=$(mktemp -d)
+    # As a service a stand-in holds the port the real program listens on
+    # (under the real program's process name, so `cmdeploy status` sees
+    # what it sees on a real relay) and otherwise idles.
+    local listen
     for n in iroh-relay chatmail-turn filtermail mtail; do
-        printf '#!/bin/sh\n# lab stand-in for %s: says who it is; as a service it idles\ncase "$1" in --version|-V|version) echo "%s lab-stand-in"; exit 0 ;; esac\necho "%s lab stand-in started: $*"\nexec sleep infinity\n' \
-            "$n" "$n" "$n" > "$tmp/$n"
+        case $n in
+            iroh-relay) listen="proto=tcp addr=:: port=3340" ;;
+            chatmail-turn) listen="proto=udp addr=:: port=3478" ;;
+            mtail) listen="proto=tcp addr=127.0.0.1 port=3903" ;;   # --address=/--port= override
+            *) listen="port=" ;;
+        esac
+        cat > "$tmp/$n" <<STANDIN
+#!/bin/sh
+# lab stand-in for $n: says who it is; as a service it holds its port and idles
+case "\$1" in --version|-V|version) echo "$n lab-stand-in"; exit 0 ;; esac
+echo "$n lab stand-in started: \$*"
+$listen
+for a in "\$@"; do case "\$a" in --address=*) addr=\${a#*=} ;; --port=*) port=\${a#*=} ;; esac; done
+[ -n "\$port" ] || exec sleep infinity
+exec perl -MIO::Socket::IP -e '
+    my (\$name, \$proto, \$addr, \$port) = @ARGV;
+    my \$s = IO::Socket::IP->new(LocalHost => \$addr, LocalPort => \$port, Proto => \$proto, ReuseAddr => 1,
+        (\$proto eq "tcp" ? (Listen => 16) : ())) or die "\$name lab stand-in: cannot listen on \$addr \$port/\$proto: \$@\\n";
+    \$0 = \$name;   # on Linux this also sets the name ss and ps show
+    sleep;' "$n" "\$proto" "\$addr" "\$port"
+STANDIN
         chmod 755 "$tmp/$n"; touch -d @0 "$tmp/$n"
     done
     local tarz=(tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner)

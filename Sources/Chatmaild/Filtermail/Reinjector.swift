@@ -29,9 +29,20 @@ final class Reinjector {
         var messageSent = false
         return connection.flatMap { connection in
             self.transaction(connection, envelope, message, messageSent: { messageSent = true })
-                .map { reply in
+                .flatMap { reply in
+                    // A 4xx from a kept connection may be stale session state:
+                    // Postfix keeps answering 451 on a session whose milter
+                    // (OpenDKIM, restarted daily) went away. 4xx means nothing
+                    // was accepted, so one retry on a fresh connection is safe.
+                    if (400..<500).contains(reply.code) {
+                        connection.close()
+                        if reused != nil, mayRetry {
+                            return self.deliver(envelope, message, mayRetry: false)
+                        }
+                        return self.eventLoop.makeSucceededFuture(reply)
+                    }
                     self.release(connection)
-                    return reply
+                    return self.eventLoop.makeSucceededFuture(reply)
                 }
                 .flatMapErrorThrowing { error in
                     connection.close()

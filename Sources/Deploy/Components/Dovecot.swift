@@ -104,4 +104,11 @@ public struct Dovecot: Component {
         }
         return try Templates.render("dovecot/dovecot.conf.mustache", values)
     }
+
+    public func listeners(_ context: DeployContext) -> [Listener] {
+        if context.disableMail { return [] }
+        var list = [Listener(143, process: "dovecot", purpose: "IMAP"), Listener(993, process: "dovecot", purpose: "IMAPS")]
+        if context.config.mtailAddress != nil { list.append(Listener(3904, process: "dovecot", purpose: "Dovecot metrics")) }
+        return list
+    }
 }

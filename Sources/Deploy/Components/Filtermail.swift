@@ -29,4 +29,9 @@ public struct Filtermail: Component {
         resources.append(.service(Service("filtermail-transport", enabled: false, running: false)))
         return Manifest(resources: resources)
     }
+
+    public func listeners(_ context: DeployContext) -> [Listener] {
+        [Listener(context.config.filtermailSMTPPort, process: "chatmaild", purpose: "filtermail (outgoing)"),
+         Listener(context.config.filtermailSMTPPortIncoming, process: "chatmaild", purpose: "filtermail (incoming)")]
+    }
 }

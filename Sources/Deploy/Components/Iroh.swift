@@ -54,4 +54,8 @@ public struct Iroh: Component {
     /// atomically so a running relay keeps its old binary until restarted.
     static let extractCommand = "tar -xzOf \(archive) --wildcards '*iroh-relay' >\(binary).cmdeploy-new"
         + " && chmod 755 \(binary).cmdeploy-new && mv -f \(binary).cmdeploy-new \(binary)"
+
+    public func listeners(_ context: DeployContext) -> [Listener] {
+        [Listener(3340, process: "iroh-relay", purpose: "iroh relay")]
+    }
 }

@@ -47,4 +47,8 @@ struct Mtail: Component {
         }
         return pin
     }
+
+    func listeners(_ context: DeployContext) -> [Listener] {
+        context.config.mtailAddress == nil ? [] : [Listener(3903, process: "mtail", purpose: "mtail metrics")]
+    }
 }

@@ -68,4 +68,9 @@ public struct Nginx: Component {
             + " -e \"s|ssl_certificate_key .*;|ssl_certificate_key $t/key;|\" {file} >\"$t/nginx.conf\""
             + " && nginx -t -q -c \"$t/nginx.conf\"; rc=$?; rm -rf \"$t\"; exit $rc"
     }
+
+    public func listeners(_ context: DeployContext) -> [Listener] {
+        [Listener(80, process: "nginx", purpose: "HTTP"), Listener(443, process: "nginx", purpose: "HTTPS and the TLS multiplexer"),
+         Listener(8443, process: "nginx", purpose: "the web pages behind the multiplexer")]
+    }
 }

@@ -72,4 +72,23 @@ public struct Postfix: Component {
         ]
         return try Templates.render("postfix/master.cf.mustache", values)
     }
+
+    /// Debian's postfix.service is a one-shot wrapper that stays "active
+    /// (exited)" when the master process dies; this instance runs the master.
+    public func statusUnits(_ context: DeployContext) -> [String] {
+        context.disableMail ? [] : ["postfix@-.service"]
+    }
+
+    public func listeners(_ context: DeployContext) -> [Listener] {
+        if context.disableMail { return [] }
+        let c = context.config
+        // The master process holds every smtpd socket.
+        return [
+            Listener(25, process: "master", purpose: "SMTP"),
+            Listener(587, process: "master", purpose: "submission"),
+            Listener(465, process: "master", purpose: "submissions"),
+            Listener(c.postfixReinjectPort, process: "master", purpose: "reinjection of outgoing mail"),
+            Listener(c.postfixReinjectPortIncoming, process: "master", purpose: "reinjection of incoming mail"),
+        ]
+    }
 }

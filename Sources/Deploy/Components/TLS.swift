@@ -121,4 +121,8 @@ public struct TLS: Component {
             Service("tls-cert-reload.path", restartOn: [pathUnit])
         }
     }
+
+    public func listeners(_ context: DeployContext) -> [Listener] {
+        context.config.tlsMode == .acme ? [Listener(402, process: "acmetool", purpose: "ACME challenges")] : []
+    }
 }

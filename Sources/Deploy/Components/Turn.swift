@@ -38,4 +38,8 @@ public struct Turn: Component {
             Service("turnserver", restartOn: [Turn.binary, Turn.unit])
         }
     }
+
+    public func listeners(_ context: DeployContext) -> [Listener] {
+        [Listener(3478, .udp, process: "chatmail-turn", purpose: "STUN/TURN")]
+    }
 }

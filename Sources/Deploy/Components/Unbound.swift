@@ -69,4 +69,8 @@ struct Unbound: Component {
         let fallback = forwarders.isEmpty ? [publicFallback] : Array(forwarders.prefix(2))
         return (["127.0.0.1"] + fallback).map { "nameserver \($0)\n" }.joined()
     }
+
+    func listeners(_ context: DeployContext) -> [Listener] {
+        [Listener(53, .udp, process: "unbound", purpose: "DNS resolver"), Listener(53, .tcp, process: "unbound", purpose: "DNS resolver")]
+    }
 }

@@ -49,6 +49,35 @@ public struct Manifest: ResourceConvertible, Sendable {
 public protocol Component: Sendable {
     var name: String { get }
     func manifest(_ context: DeployContext) throws -> Manifest
+    /// The sockets its running services listen on with this context;
+    /// `cmdeploy status` checks them. Declared next to the config that
+    /// opens them, so the list follows the config.
+    func listeners(_ context: DeployContext) -> [Listener]
+    /// Units that must be active besides its running services (for `status`).
+    func statusUnits(_ context: DeployContext) -> [String]
+}
+
+extension Component {
+    public func listeners(_ context: DeployContext) -> [Listener] { [] }
+    public func statusUnits(_ context: DeployContext) -> [String] { [] }
+}
+
+/// A listening socket a relay is expected to have.
+public struct Listener: Sendable, Equatable, Hashable {
+    public enum Proto: String, Sendable { case tcp, udp }
+    public var port: Int
+    public var proto: Proto
+    /// The process name `ss -p` shows for its owner (the kernel's 15-byte `comm`).
+    public var process: String
+    /// What it is for, for messages ("SMTP", "IMAPS" ...).
+    public var purpose: String
+
+    public init(_ port: Int, _ proto: Proto = .tcp, process: String, purpose: String) {
+        self.port = port
+        self.proto = proto
+        self.process = process
+        self.purpose = purpose
+    }
 }
 
 /// A resource together with the component that declared it.

@@ -81,7 +81,7 @@ struct RunCommand: ParsableCommand {
                 }
                 if !websiteOnly {
                     try Deployment.checkMtailAddress(config, hostAddresses: probe.facts.ipv4Addresses, hostName: remote.name)
-                    let conflicts = PortCheck.conflicts(config, listeners: probe.facts.listeners, host: remote.name)
+                    let conflicts = PortCheck.conflicts(context, listeners: probe.facts.listeners, host: remote.name)
                     if !conflicts.isEmpty { throw DeployFailure(conflicts.joined(separator: "\n")) }
                 }
                 printer.plan(plan, desired: desired, probe: probe, diff: showDiff)

@@ -231,6 +231,21 @@ final class Harness {
         #expect(h.sink.connections == 2)
     }
 
+    @Test func keptConnectionAnswering451IsReplaced() throws {
+        // Postfix answers 451 on a session whose milter was restarted.
+        let h = try Harness()
+        let client = h.client()
+        #expect(send(client, from: alice, to: [bob], Fixture.bytes("encrypted.eml"))?.code == 250)
+        h.sink.poisonConnections()
+        #expect(send(client, from: alice, to: [bob], Fixture.bytes("encrypted.eml"))?.code == 250)
+        #expect(h.sink.messages.count == 2)
+        #expect(h.sink.connections == 2)
+        // The replacement was kept; it is replaced in turn when it goes stale.
+        h.sink.poisonConnections()
+        #expect(send(client, from: alice, to: [bob], Fixture.bytes("encrypted.eml"))?.code == 250)
+        #expect(h.sink.connections == 3 && h.sink.messages.count == 3)
+    }
+
     @Test func silentPostfixTimesOut() throws {
         let h = try Harness { $0.reinjectTimeout = .milliseconds(300) }
         let client = h.client()

@@ -14,6 +14,8 @@ final class SMTPSink: @unchecked Sendable {
 
     let state = NIOLockedValueBox<(messages: [Message], connections: Int)>(([], 0))
     private let open = NIOLockedValueBox<[Channel]>([])
+    /// Connections numbered up to this answer 451 to MAIL FROM.
+    let poisonedUpTo = NIOLockedValueBox<Int>(0)
     private var channel: Channel!
 
     var port: Int { channel.localAddress!.port! }
@@ -23,12 +25,13 @@ final class SMTPSink: @unchecked Sendable {
     init(group: EventLoopGroup) throws {
         let state = self.state
         let open = self.open
+        let poisoned = self.poisonedUpTo
         channel = try ServerBootstrap(group: group)
             .childChannelInitializer { channel in
-                state.withLockedValue { $0.connections += 1 }
+                let number = state.withLockedValue { $0.connections += 1; return $0.connections }
                 open.withLockedValue { $0.append(channel) }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(SinkHandler(state: state))
+                    try channel.pipeline.syncOperations.addHandler(SinkHandler(state: state, number: number, poisonedUpTo: poisoned))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).wait()
@@ -40,6 +43,13 @@ final class SMTPSink: @unchecked Sendable {
     func dropConnections() {
         for channel in open.withLockedValue({ $0 }) { try? channel.close().wait() }
     }
+
+    /// Open connections answer 451 from now on but stay open, as a Postfix
+    /// session does whose milter went away.
+    func poisonConnections() {
+        let count = connections
+        poisonedUpTo.withLockedValue { $0 = count }
+    }
 }
 
 private final class SinkHandler: ChannelInboundHandler {
@@ -49,8 +59,14 @@ private final class SinkHandler: ChannelInboundHandler {
     var pending: [UInt8] = []
     var inData = false
     var current = SMTPSink.Message(sender: "", recipients: [], data: [])
+    let number: Int
+    let poisonedUpTo: NIOLockedValueBox<Int>
 
-    init(state: NIOLockedValueBox<(messages: [SMTPSink.Message], connections: Int)>) { self.state = state }
+    init(state: NIOLockedValueBox<(messages: [SMTPSink.Message], connections: Int)>, number: Int, poisonedUpTo: NIOLockedValueBox<Int>) {
+        self.state = state
+        self.number = number
+        self.poisonedUpTo = poisonedUpTo
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         send(context, "220 sink ESMTP")
@@ -84,6 +100,8 @@ private final class SinkHandler: ChannelInboundHandler {
         let upper = text.uppercased()
         if upper.hasPrefix("EHLO") {
             send(context, "250-sink\r\n250 PIPELINING")
+        } else if upper.hasPrefix("MAIL FROM:"), number <= poisonedUpTo.withLockedValue({ $0 }) {
+            send(context, "451 4.7.1 Service unavailable - try again later")
         } else if upper.hasPrefix("MAIL FROM:") {
             current.sender = String(text.dropFirst(10)).trimmingCharacters(in: "<>")
             send(context, "250 2.1.0 Ok")

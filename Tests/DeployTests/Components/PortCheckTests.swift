@@ -3,24 +3,27 @@ import Testing
 
 @Suite struct PortCheckTests {
     @Test func ownDaemonsAndFreePortsPass() throws {
-        let c = try componentContext().config
-        let listeners: [Int: [String]] = [25: ["master"], 993: ["dovecot"], 80: ["acmetool"], 10080: ["chatmaild"], 22: ["sshd"]]
+        let c = try componentContext()
+        let listeners: [Int: [String]] = [25: ["master"], 993: ["imap-login"], 80: ["acmetool"], 10080: ["filtermail"], 22: ["sshd"]]
         #expect(PortCheck.conflicts(c, listeners: listeners, host: "h").isEmpty)
     }
 
     @Test func aForeignProcessIsNamedWithThePortAndItsUse() throws {
-        let c = try componentContext().config
+        let c = try componentContext()
         let out = PortCheck.conflicts(c, listeners: [25: ["exim4"], 443: ["nginx", "apache2"]], host: "relay.example.org")
         #expect(out == [
-            "relay.example.org: port 25 is occupied by: exim4 (the relay needs it for Postfix (SMTP)); stop and disable exim4 first",
-            "relay.example.org: port 443 is occupied by: apache2 (the relay needs it for nginx (HTTPS)); stop and disable apache2 first",
+            "relay.example.org: port 25 is occupied by: exim4 (the relay needs it for postfix (SMTP)); stop and disable exim4 first",
+            "relay.example.org: port 443 is occupied by: apache2 (the relay needs it for nginx (HTTPS and the TLS multiplexer)); stop and disable apache2 first",
         ])
     }
 
     @Test func portsFollowTheConfig() throws {
-        let plain = PortCheck.needs(try componentContext().config).map(\.port)
-        #expect(plain.contains(402) && plain.contains(3340) && !plain.contains(3903))
-        let c = try componentContext(domain: "_chat.example.org", ["filtermail_smtp_port = 11080", "mtail_address = 127.0.0.1", "iroh_relay = https://iroh.example.org"]).config
+        let plain = PortCheck.needs(try componentContext()).map(\.port)
+        #expect(plain.contains(402) && plain.contains(25) && !plain.contains(3903))
+        var disabled = try componentContext()
+        disabled.disableMail = true
+        #expect(PortCheck.needs(disabled).map(\.port).contains(25))
+        let c = try componentContext(domain: "_chat.example.org", ["filtermail_smtp_port = 11080", "mtail_address = 127.0.0.1", "iroh_relay = https://iroh.example.org"])
         let ports = PortCheck.needs(c).map(\.port)
         #expect(ports.contains(11080) && !ports.contains(10080))
         #expect(!ports.contains(402) && !ports.contains(3340))

@@ -1,0 +1,213 @@
+import ChatmailConfig
+import Foundation
+import Testing
+@testable import Deploy
+
+/// Parsing and evaluation of status probe output captured on the lab relays
+/// (`cmdeploy status --raw`, see docs/status.md): relay1.test (ACME) and
+/// _relay2.test (self-signed), as deployed by Tests/lab/relays.sh.
+@Suite struct StatusFixtureTests {
+    static let fixtures: String = {
+        let file = "\(#filePath)"
+        return String(file[..<file.lastIndex(of: "/")!]) + "/Fixtures"
+    }()
+
+    func fixture(_ name: String) throws -> String {
+        try String(contentsOfFile: Self.fixtures + "/" + name, encoding: .utf8)
+    }
+
+    /// chatmail.ini of the lab relays (the keys that change units or ports).
+    func labConfig(_ domain: String) throws -> ChatmailConfig {
+        try componentContext(domain: domain, [
+            "privacy_mail = privacy@\(domain)",
+            "max_load_1m = 1000",
+            "iroh_relay_download = https://files.test/iroh-relay.tar.gz \(String(repeating: "a", count: 64))",
+            "turn_download = https://files.test/chatmail-turn \(String(repeating: "b", count: 64))",
+        ]).config
+    }
+
+    /// What /etc/chatmail-version holds on the fixtures' relays (a commit and
+    /// the uncommitted diff of that deploy).
+    var deployedStamp: String { (try? fixture("chatmail-version.txt")) ?? "" }
+
+    func evaluate(_ text: String, _ domain: String = "relay1.test", stamp: String? = nil) throws -> StatusReport {
+        try RelayHealth.evaluate(StatusProbe.parse(text), config: labConfig(domain), host: "root@\(domain)",
+                                 localStamp: stamp ?? deployedStamp)
+    }
+
+    @Test func parsesEverySectionOfAHealthyRelay() throws {
+        let s = StatusProbe.parse(try fixture("relay1-healthy.txt"))
+        #expect(s.complete)
+        #expect(!s.noSystemd)
+        #expect(s.now == 1795325361)
+        let doveauth = try #require(s.units["doveauth.service"])
+        #expect(doveauth.activeState == "active" && doveauth.subState == "running" && doveauth.loadState == "loaded")
+        #expect(doveauth.since != nil)
+        #expect(s.units["postfix.service"]?.subState == "exited")
+        #expect(s.units["postfix@-.service"]?.subState == "running")
+        #expect(s.failedUnits.isEmpty)
+        let smtp = s.sockets.filter { $0.port == 25 && $0.proto == .tcp }
+        #expect(smtp.map(\.address).sorted() == ["0.0.0.0", "[::]"])
+        #expect(smtp.allSatisfy { $0.processes == ["master"] })
+        // Dovecot's login processes share the listening socket with the master.
+        #expect(s.sockets.first { $0.port == 993 }?.processes.contains("dovecot") == true)
+        #expect(s.sockets.contains { $0.port == 3478 && $0.proto == .udp && $0.processes == ["chatmail-turn"] })
+        let cert = try #require(s.certificate)
+        #expect(cert.path == "/var/lib/acme/live/relay1.test/fullchain")
+        #expect(cert.issuer.hasPrefix("CN = Pebble Intermediate CA"))
+        #expect(cert.notAfter != nil)
+        #expect(s.queue == [:])
+        #expect((s.disk?.availableKB ?? 0) > 0 && s.disk?.path == "/")
+        #expect((s.memAvailableKB ?? 0) > 0)
+        #expect(s.cpus == 2)
+        #expect(s.addresses == 0)
+        #expect(s.deployedCommit == "017817e23cee865eec9451a39a6f4bcc13f08cd3")
+        #expect(s.deployedStampSHA256?.count == 64)
+        #expect(!s.nocreate)
+    }
+
+    @Test func healthyRelaysAreGreen() throws {
+        let r1 = try evaluate(try fixture("relay1-healthy.txt"))
+        #expect(r1.healthy, "\(r1.failures)")
+        #expect(r1.warnings.isEmpty, "\(r1.warnings)")
+        #expect(r1.summary == "relay1.test is healthy (\(r1.checks.count) checks)")
+        #expect(r1.checks.contains { $0.name == "postfix@-.service" && $0.level == .ok })
+        #expect(r1.checks.contains { $0.name == "402/tcp" && $0.level == .ok && $0.message.hasPrefix("acmetool on 127.0.0.1") })
+        #expect(r1.checks.contains { $0.name == "version" && $0.message.contains("same as this checkout") })
+        #expect(!deployedStamp.isEmpty)
+
+        let r2 = try evaluate(try fixture("relay2-selfsigned.txt"), "_relay2.test")
+        #expect(r2.healthy, "\(r2.failures)")
+        #expect(!r2.checks.contains { $0.name == "402/tcp" })
+        let cert = try #require(r2.checks.first { $0.name == "certificate" })
+        #expect(cert.level == .ok && cert.message.hasPrefix("self-signed, /etc/ssl/certs/mailserver.pem valid until 2126-"))
+    }
+
+    @Test func stoppedUnitsAndTheirPortsFailAndAreNamedLast() throws {
+        let r = try evaluate(try fixture("relay1-broken.txt"))
+        #expect(!r.healthy)
+        let failed = r.failures.map(\.name)
+        #expect(failed == ["doveauth.service", "nginx.service", "80/tcp", "443/tcp", "8443/tcp"])
+        #expect(r.summary.hasPrefix("relay1.test: 5 problems: doveauth.service is inactive (dead) since "))
+        #expect(r.summary.hasSuffix("; and 1 more"))
+        #expect(r.failures[2].message == "port 80/tcp (HTTP, nginx) is not listening")
+        // nocreate is a warning: the relay serves its users, only new addresses wait.
+        let nocreate = try #require(r.checks.first { $0.name == "account creation" })
+        #expect(nocreate.level == .warn)
+        #expect(nocreate.message == "/etc/chatmail-nocreate is set: new addresses are refused, existing ones work")
+    }
+
+    @Test func disabledMailIsExpectedNotFailed() throws {
+        let r = try evaluate(try fixture("relay1-mail-disabled.txt"))
+        #expect(r.mailDisabled)
+        #expect(r.healthy, "\(r.failures)")
+        #expect(r.warnings.map(\.message) == ["Postfix and Dovecot are stopped and disabled (deployed with --disable-mail)"])
+        #expect(!r.checks.contains { $0.name == "25/tcp" || $0.name == "queue" })
+    }
+
+    // Cases a lab relay does not show by itself, made by changing one fact of
+    // a captured output.
+
+    func healthyWith(_ replace: String, by: String, file: String = "relay1-healthy.txt") throws -> StatusReport {
+        let text = try fixture(file)
+        #expect(text.contains(replace), "fixture lacks \(replace)")
+        return try evaluate(text.replacingOccurrences(of: replace, with: by))
+    }
+
+    @Test func aPortHeldByAnotherProgramFails() throws {
+        let text = try fixture("relay1-healthy.txt")
+        let line = try #require(text.split(separator: "\n").first { $0.contains("0.0.0.0:80 ") }.map(String.init))
+        // Another program on one address while nginx holds the other: nginx is there.
+        let shared = try healthyWith(line, by: line.replacingOccurrences(of: "\"nginx\"", with: "\"apache2\""))
+        #expect(shared.checks.first { $0.name == "80/tcp" }?.level == .ok)
+
+        var all = text
+        for l in text.split(separator: "\n") where l.contains(":80 ") {
+            all = all.replacingOccurrences(of: String(l), with: l.replacingOccurrences(of: "\"nginx\"", with: "\"apache2\""))
+        }
+        let held = try evaluate(all)
+        #expect(held.failures.map(\.message) == ["port 80/tcp is held by apache2, expected nginx (HTTP)"])
+    }
+
+    @Test func diskAndMemoryBelowTheCreationGuardsFail() throws {
+        let text = try fixture("relay1-healthy.txt")
+        let disk = try #require(StatusProbe.sections(text)["disk"]?.first)
+        let low = disk.replacingOccurrences(of: #"\s\d+\s+\d+%"#, with: " 524288     99%", options: .regularExpression)
+        let r = try healthyWith(disk, by: low)
+        #expect(r.failures.map(\.message) == ["only 512 MB free of 251 GB on / (min_free_disk_space 1G): new addresses are refused"])
+
+        let mem = try #require(StatusProbe.sections(text)["memory"]?.last)
+        let m = try healthyWith(mem, by: "MemAvailable:     307200 kB")
+        #expect(m.healthy)
+        #expect(m.warnings.map(\.message) == ["300 MB available of 23 GB (min_available_memory 200M)"])
+        let m2 = try healthyWith(mem, by: "MemAvailable:     102400 kB")
+        #expect(m2.failures.map(\.name) == ["memory"])
+    }
+
+    @Test func loadAboveTheLimitOnlyWarns() throws {
+        let text = try fixture("relay1-healthy.txt")
+        let load = try #require(StatusProbe.sections(text)["load"]?.first)
+        let r = try RelayHealth.evaluate(StatusProbe.parse(text.replacingOccurrences(of: load, with: "7.10 6.00 5.00 3/570 8056")),
+                                         config: try componentContext(domain: "relay1.test", [
+                                             "iroh_relay_download = https://f/i.tgz \(String(repeating: "a", count: 64))",
+                                             "turn_download = https://f/t \(String(repeating: "b", count: 64))",
+                                         ]).config, host: "h", localStamp: nil)
+        #expect(r.healthy)
+        #expect(r.warnings.map(\.message) == ["load 7.10 is above max_load_1m 5.00, 2 CPUs: new addresses are refused while it lasts"])
+    }
+
+    @Test func certificateExpiryWarnsThenFails() throws {
+        let text = try fixture("relay1-healthy.txt")
+        let now = try #require(StatusProbe.parse(text).now)
+        let epochLine = try #require(StatusProbe.sections(text)["cert"]?.first { $0.hasPrefix("epoch=") })
+        let soon = try healthyWith(epochLine, by: "epoch=\(now + 10 * 86400 + 60)")
+        #expect(soon.warnings.map(\.message) == [
+            "TLS certificate /var/lib/acme/live/relay1.test/fullchain expires in 10 days: renewal is not happening"])
+        let sooner = try healthyWith(epochLine, by: "epoch=\(now + 2 * 86400 + 60)")
+        #expect(sooner.failures.map(\.name) == ["certificate"])
+        let expired = try healthyWith(epochLine, by: "epoch=\(now - 60)")
+        #expect(expired.failures.first?.message.contains("expired on") == true)
+        let missing = try healthyWith("notAfter=", by: "nocert=")
+        #expect(missing.failures.map(\.name) == ["certificate"])
+    }
+
+    @Test func queueCountsAndUnreadableQueue() throws {
+        let r = try healthyWith("== queue\nrc=0\n", by: "== queue\nrc=0\n    640 deferred\n      2 active\n")
+        #expect(r.warnings.map(\.message) == ["Postfix queue holds 642 messages (2 active, 640 deferred)"])
+        let down = try healthyWith("== queue\nrc=0\n",
+                                   by: "== queue\nrc=69\n      1 postqueue: fatal: Queue report unavailable - mail system is down\n")
+        #expect(down.failures.map(\.message) == ["cannot read the Postfix queue: postqueue: fatal: Queue report unavailable - mail system is down"])
+    }
+
+    @Test func versionAgainstThisCheckout() throws {
+        let text = try fixture("relay1-healthy.txt")
+        let other = try evaluate(text, stamp: "1111111111222222222233333333334444444444\n")
+        #expect(other.healthy)
+        #expect(other.warnings.map(\.message) == ["deployed 017817e23c, this checkout is 1111111111"])
+        let dirty = try evaluate(text, stamp: deployedStamp + "diff --git a/x b/x\n")
+        #expect(dirty.warnings.map(\.message) == ["deployed 017817e23c with other local changes than this checkout has"])
+        let none = try evaluate(text.replacingOccurrences(of: "== version\n017817e23cee865eec9451a39a6f4bcc13f08cd3\n", with: "== version\nnone\n"))
+        #expect(none.warnings.map(\.name) == ["version"])
+    }
+
+    @Test func jsonCarriesChecksAndFacts() throws {
+        let r = try evaluate(try fixture("relay1-broken.txt"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.json().utf8)) as? [String: Any])
+        #expect(object["healthy"] as? Bool == false)
+        #expect(object["failures"] as? Int == 5)
+        let facts = try #require(object["facts"] as? [String: Any])
+        #expect(facts["nocreate"] as? Bool == true)
+        let units = try #require(facts["units"] as? [String: [String: Any]])
+        #expect(units["doveauth.service"]?["active"] as? String == "inactive")
+        let cert = try #require(facts["certificate"] as? [String: Any])
+        #expect((cert["days_left"] as? Int ?? 0) > 1000)
+        let checks = try #require(object["checks"] as? [[String: String]])
+        #expect(checks.contains { $0["name"] == "doveauth.service" && $0["level"] == "fail" })
+    }
+
+    @Test func aTruncatedOutputIsNotComplete() throws {
+        let text = try fixture("relay1-healthy.txt")
+        let cut = String(text[..<text.range(of: "== disk")!.lowerBound])
+        #expect(!StatusProbe.parse(cut).complete)
+    }
+}
