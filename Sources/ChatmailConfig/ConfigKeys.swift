@@ -148,10 +148,12 @@ public enum ConfigKeys {
             help: ["Zones served without DNSSEC that the resolver must accept (e.g. \"test 10.in-addr.arpa\")."]),
         ConfigKey(
             name: "iroh_relay_download", defaultText: "", kind: .string,
-            help: ["URL SHA256 of the iroh-relay release archive to install; empty: the pinned upstream release."]),
+            help: ["URL SHA256 of the iroh-relay release archive to install; empty: iroh-relay is",
+                   "left out (this version knows no upstream pin)."]),
         ConfigKey(
             name: "turn_download", defaultText: "", kind: .string,
-            help: ["URL SHA256 of the chatmail-turn binary to install; empty: the pinned upstream release."]),
+            help: ["URL SHA256 of the chatmail-turn binary to install; empty: TURN is left out",
+                   "(this version knows no upstream pin)."]),
         ConfigKey(
             name: "mtail_download", defaultText: "", kind: .string,
             help: ["URL SHA256 of the mtail release archive to install; empty: the pinned upstream release."]),
