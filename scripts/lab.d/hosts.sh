@@ -56,10 +56,41 @@ trust_pebble_root() {
 # internal: supervise one host. SIGTERM to nspawn makes it send SIGRTMIN+3 to
 # the container's systemd, a clean shutdown. A reboot inside the container
 # makes nspawn exit with 133; the loop then boots it again, like a server.
+# own_cgroup NAME: move this process into cgroups of its own, one per
+# mounted hierarchy. With --keep-unit nspawn uses the caller's cgroup for the
+# container; two containers started from the same shell would share it, and
+# their systemds create and remove the same unit cgroups under each other
+# (seen as "Failed to attach to cgroup ... No such file or directory" at
+# boot). Best effort: a hierarchy that refuses leaves the process where it is.
+own_cgroup() {
+    local h d
+    for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+        [ -e "$h/cgroup.procs" ] || continue
+        d="$h/lab-$LAB_NS-$1"
+        mkdir -p "$d" 2> /dev/null || continue
+        # a v1 cpuset cgroup takes no process before it has cpus and mems
+        if [ -e "$d/cpuset.cpus" ] && [ -z "$(cat "$d/cpuset.cpus" 2> /dev/null)" ]; then
+            cat "$h/cpuset.cpus" > "$d/cpuset.cpus" 2> /dev/null
+            cat "$h/cpuset.mems" > "$d/cpuset.mems" 2> /dev/null
+        fi
+        echo $$ > "$d/cgroup.procs" 2> /dev/null || true
+    done
+}
+
+# drop_cgroup NAME: remove what own_cgroup and the container left (deepest first)
+drop_cgroup() {
+    local h
+    for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+        [ -d "$h/lab-$LAB_NS-$1" ] || continue
+        find "$h/lab-$LAB_NS-$1" -depth -type d -exec rmdir {} \; 2> /dev/null || true
+    done
+}
+
 cmd___run() {
     local name=$1 root child='' rc=0 stop=0
     root=$(root_of "$name")
     echo $$ > "$LAB_RUN/$name.pid"
+    own_cgroup "$name"
     trap 'stop=1; [ -z "$child" ] || kill -TERM "$child" 2> /dev/null || true' TERM INT HUP
     while :; do
         # --register=no --keep-unit: the machine has no systemd/system bus
@@ -76,6 +107,11 @@ cmd___run() {
         [ "$stop" = 0 ] && [ "$rc" = 133 ] || break
         echo "[lab] $name rebooted, booting again"
     done
+    # this process is still in there: move it out so the dirs can go
+    local h; for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+        [ -d "$h/lab-$LAB_NS-$name" ] && echo $$ > "$h/cgroup.procs" 2> /dev/null
+    done
+    drop_cgroup "$name"
     exit "$rc"
 }
 
