@@ -83,7 +83,7 @@ public enum Probe {
             if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then printf 'F\\tsystemd\\t1\\n'; sd=1; else printf 'F\\tsystemd\\t0\\n'; sd=0; fi
             ip -o -4 addr show 2>/dev/null | awk '{ a = $4; sub(/\\/.*/, "", a); printf "F\\tipv4\\t%s\\n", a }'
             if command -v ss >/dev/null; then
-              ss -ltnpH 2>/dev/null | awk '{ p = $4; sub(/.*:/, "", p); n = $6; sub(/^users:\\(\\("/, "", n); sub(/".*/, "", n); printf "F\\tlisten\\t%s %s\\n", p, n }'
+              ss -ltunpH 2>/dev/null | sed 's/^/F\\tlisten\\t/'
             fi
             if [ -f \(pendingRestartsFile) ]; then printf 'F\\tpending\\t%s\\n' "$(tr '\\n' ' ' <\(pendingRestartsFile))"; fi
 
@@ -156,10 +156,12 @@ public enum Probe {
                 case "pending": facts.pendingRestarts = f[2].split(separator: " ").map(String.init)
                 case "ipv4": facts.ipv4Addresses.append(f[2])
                 case "listen":
-                    let parts = f[2].split(separator: " ", maxSplits: 1).map(String.init)
-                    if let port = Int(parts[0]) {
-                        let name = parts.count > 1 ? parts[1] : ""
-                        if !(facts.listeners[port] ?? []).contains(name) { facts.listeners[port, default: []].append(name) }
+                    // TCP only: the port check is about TCP listeners
+                    if let socket = ListeningSocket(ssLine: f[2...].joined(separator: "\t")), socket.proto == .tcp {
+                        for name in socket.processes.isEmpty ? [""] : socket.processes
+                        where !(facts.listeners[socket.port] ?? []).contains(name) {
+                            facts.listeners[socket.port, default: []].append(name)
+                        }
                     }
                 default: break
                 }

@@ -16,12 +16,7 @@ public struct RelayStatus: Sendable, Equatable {
         /// Seconds since the epoch at which the unit entered its current state.
         public var since: Int?
     }
-    public struct Socket: Sendable, Equatable {
-        public var proto: Listener.Proto
-        public var address: String
-        public var port: Int
-        public var processes: [String]
-    }
+    public typealias Socket = ListeningSocket
     public struct Certificate: Sendable, Equatable {
         public var path: String
         /// openssl's text ("Feb 20 04:55:24 2027 GMT") and the same as epoch seconds.
@@ -175,7 +170,7 @@ public enum StatusProbe {
             let words = line.split(separator: " ").map(String.init).filter { $0 != "●" && $0 != "*" }
             return words.first
         }
-        status.sockets = (s["listen"] ?? []).compactMap(parseSocket)
+        status.sockets = (s["listen"] ?? []).compactMap { ListeningSocket(ssLine: $0) }
         parseCertificate(s["cert"] ?? [], into: &status)
         parseQueue(s["queue"] ?? [], into: &status)
         if let line = s["disk"]?.first(where: { !$0.trimmed.isEmpty }) {
@@ -227,29 +222,6 @@ public enum StatusProbe {
         }
         flush()
         return units
-    }
-
-    /// One line of `ss -ltunpH`:
-    /// `tcp LISTEN 0 100 0.0.0.0:25 0.0.0.0:* users:(("master",pid=1,fd=13))`.
-    static func parseSocket(_ line: String) -> RelayStatus.Socket? {
-        let f = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-        guard f.count >= 5, let proto = Listener.Proto(rawValue: f[0]) else { return nil }
-        let local = f[4]
-        guard let colon = local.lastIndex(of: ":"), let port = Int(local[local.index(after: colon)...]) else { return nil }
-        var processes: [String] = []
-        if f.count > 6 {
-            // Names are quoted: ("nginx",pid=...),("nginx",pid=...)
-            let users = f[6...].joined(separator: " ")
-            var rest = Substring(users)
-            while let open = rest.range(of: "((\"") ?? rest.range(of: "(\"") {
-                rest = rest[open.upperBound...]
-                guard let close = rest.firstIndex(of: "\"") else { break }
-                let name = String(rest[..<close])
-                if !processes.contains(name) { processes.append(name) }
-                rest = rest[close...]
-            }
-        }
-        return RelayStatus.Socket(proto: proto, address: String(local[..<colon]), port: port, processes: processes)
     }
 
     static func parseCertificate(_ lines: [String], into status: inout RelayStatus) {

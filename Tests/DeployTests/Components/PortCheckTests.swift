@@ -38,9 +38,18 @@ import Testing
     }
 
     @Test func probeReportsListenersAndAddresses() throws {
-        let out = "F\tlisten\t25 master\nF\tlisten\t25 master\nF\tlisten\t8443 nginx\nF\tipv4\t10.1.1.1\nEND\n"
+        let out = """
+            F\tlisten\ttcp   LISTEN 0      100          0.0.0.0:25        0.0.0.0:*    users:(("master",pid=901,fd=13))
+            F\tlisten\ttcp   LISTEN 0      100             [::]:25           [::]:*    users:(("master",pid=901,fd=14))
+            F\tlisten\ttcp   LISTEN 0      511        127.0.0.1:8443      0.0.0.0:*    users:(("nginx",pid=71,fd=8),("nginx",pid=70,fd=8),("apache2",pid=9,fd=3))
+            F\tlisten\tudp   UNCONN 0      0          127.0.0.1:53        0.0.0.0:*    users:(("unbound",pid=5,fd=3))
+            F\tipv4\t10.1.1.1
+            END
+
+            """
         let r = try Probe.parse(out, items: [])
-        #expect(r.facts.listeners == [25: ["master"], 8443: ["nginx"]])
+        // every holder of a port counts, UDP sockets do not
+        #expect(r.facts.listeners == [25: ["master"], 8443: ["nginx", "apache2"]])
         #expect(r.facts.ipv4Addresses == ["10.1.1.1"])
     }
 }
