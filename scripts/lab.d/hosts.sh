@@ -77,11 +77,13 @@ own_cgroup() {
     done
 }
 
-# drop_cgroup NAME: remove what own_cgroup and the container left (deepest first)
+# drop_cgroup NAME: leave own_cgroup's cgroups and remove them with what the
+# container left in them (deepest first)
 drop_cgroup() {
     local h
     for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
         [ -d "$h/lab-$LAB_NS-$1" ] || continue
+        echo $$ > "$h/cgroup.procs" 2> /dev/null
         find "$h/lab-$LAB_NS-$1" -depth -type d -exec rmdir {} \; 2> /dev/null || true
     done
 }
@@ -106,10 +108,6 @@ cmd___run() {
         child=''
         [ "$stop" = 0 ] && [ "$rc" = 133 ] || break
         echo "[lab] $name rebooted, booting again"
-    done
-    # this process is still in there: move it out so the dirs can go
-    local h; for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-        [ -d "$h/lab-$LAB_NS-$name" ] && echo $$ > "$h/cgroup.procs" 2> /dev/null
     done
     drop_cgroup "$name"
     exit "$rc"

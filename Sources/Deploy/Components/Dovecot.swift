@@ -73,8 +73,8 @@ public struct Dovecot: Component {
         // Installed when every file's package is installed at the file's version.
         let installed = "for f in \(files); do p=$(dpkg-deb -f \"$f\" Package) && v=$(dpkg-deb -f \"$f\" Version) && "
             + "[ \"$(dpkg-query -W -f='${Version}' \"$p\" 2>/dev/null)\" = \"$v\" ] || exit 1; done"
-        var r: [Resource] = [.directory(Directory(debDir, mode: 0o755))]
-        r += debs.map { .download(Download($0.url, sha256: $0.sha256, to: $0.path, mode: 0o644)) }
+        // (a download creates its directory)
+        var r: [Resource] = debs.map { .download(Download($0.url, sha256: $0.sha256, to: $0.path, mode: 0o644)) }
         r.append(.command(GuardedCommand(
             "install Dovecot .deb files",
             "export DEBIAN_FRONTEND=noninteractive; \(dpkg) || { apt-get -y --fix-broken install && \(dpkg); }",

@@ -147,7 +147,9 @@ extension Plan {
         if declaresServices && !probe.facts.hasSystemd {
             throw PlanError(message: "the host does not run systemd, so its services cannot be managed")
         }
-        let installsPackages = changes.contains { $0.action == .create && $0.subject.hasPrefix("package ") }
+        let installsPackages = changes.contains {
+            if $0.action == .create, case .package = items[$0.index].resource { true } else { false }
+        }
         for (i, item) in items.enumerated() {
             guard case .service(let svc) = item.resource,
                   case .service(let enabledState, let activeState)? = probe.observed[i] else { continue }
