@@ -41,14 +41,15 @@ extension Manifest {
 }
 
 /// Runs a program (by absolute path or through /bin/sh -c) and returns its
-/// exit status and combined output.
-func runTool(_ path: String, _ args: [String]) throws -> (status: Int32, output: String) {
+/// exit status and its output: stdout and stderr combined, or only stdout
+/// when `stderr` is false (for output that is parsed).
+func runTool(_ path: String, _ args: [String], stderr: Bool = true) throws -> (status: Int32, output: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
     let pipe = Pipe()
     p.standardOutput = pipe
-    p.standardError = pipe
+    p.standardError = stderr ? pipe : FileHandle.nullDevice
     try p.run()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()

@@ -25,22 +25,8 @@ func readFile(_ path: String) throws -> String {
     try String(contentsOfFile: path, encoding: .utf8)
 }
 
-/// Runs a program and returns its exit status and standard output.
-func runProgram(_ path: String, _ args: [String]) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 /// Decodes the QR codes in an image with zbarimg (Debian zbar-tools).
 func decodeQR(_ imagePath: String) throws -> String {
-    let r = try runProgram("/usr/bin/zbarimg", ["--quiet", "--raw", imagePath])
+    let r = try runTool("/usr/bin/zbarimg", ["--quiet", "--raw", imagePath], stderr: false)
     return r.output.trimmingCharacters(in: .newlines)
 }
