@@ -13,7 +13,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     switch data[0] % 4 {
     case 0:
         for mode in FilterMode.allCases {
-            let policy = MailPolicy(mode: mode) { $0.hasPrefix("e") }
+            let policy = MailPolicy(mode: mode, flags: MailboxFlags(enforcesE2EE: { $0.hasPrefix("e") }, isDisabled: { $0.hasPrefix("d") }))
             let envelope = Envelope(sender: "alice@c.test", recipients: ["bob@c.test", "e@c.test"])
             _ = policy.judge(envelope, message: input)
         }
@@ -28,7 +28,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 2:
         switch SMTPCommand.parse(input[...]) {
         case .mail(let address), .rcpt(let address):
-            precondition(address == address.lowercased())
+            precondition(address == ASCII.lowercased(address))
             precondition(!address.contains { $0 == " " || $0 == "<" || $0 == ">" || $0 == "\r" || $0 == "\n" })
         default: break
         }

@@ -17,28 +17,31 @@ final class FilterGate: Sendable {
     init(settings: FiltermailSettings, log: @escaping @Sendable (String) -> Void) {
         mode = settings.mode
         let dir = settings.mailboxesDir
-        policy = MailPolicy(mode: settings.mode) { address in
-            access("\(dir)/\(address)/enforceE2EEincoming", F_OK) == 0
-        }
+        policy = MailPolicy(mode: settings.mode, flags: MailboxFlags(
+            enforcesE2EE: { access("\(dir)/\($0)/enforceE2EEincoming", F_OK) == 0 },
+            isDisabled: { access("\(dir)/\($0)/DISABLED", F_OK) == 0 }))
         self.log = log
         limiter = NIOLockedValueBox(RateLimiter(perMinute: settings.maxUserSendPerMinute,
                                                 burst: settings.maxUserSendBurstSize))
     }
 
-    /// MAIL FROM checks: nil to go on, else the reply after which the
-    /// session is closed. Outgoing only; incoming takes any sender, also
-    /// the null sender of bounces.
-    func checkSender(_ address: String) -> SMTPReply? {
-        guard mode == .outgoing else { return nil }
-        guard address.utf8.filter({ $0 == UInt8(ascii: "@") }).count == 1 else {
-            return SMTPReply(500, "Invalid from address \(address)")
+    /// MAIL FROM checks: the sender to record, or the refusal (the session
+    /// goes on, as upstream's does). Outgoing senders are reduced to their
+    /// canonical form, so every spelling of one address shares one rate
+    /// budget and is compared as one with From:. Incoming takes any
+    /// sender, also the null sender of bounces.
+    func checkSender(_ address: String) -> Result<String, SMTPReply> {
+        guard mode == .outgoing else { return .success(address) }
+        guard let path = MailPath.parse(address), !path.local.utf8.contains(UInt8(ascii: "@")) else {
+            return .failure(SMTPReply(500, "Invalid from address \(address)"))
         }
         let now = Double(NIODeadline.now().uptimeNanoseconds) / 1e9
-        if let wait = limiter.withLockedValue({ $0.check(address, now: now) }) {
+        let key = path.withoutExtension ?? path.canonical
+        if let wait = limiter.withLockedValue({ $0.check(key, now: now) }) {
             let seconds = (wait * 1000).rounded(.up) / 1000
-            return SMTPReply(450, "4.7.1: Too much mail from \(address), retry in \(seconds)s")
+            return .failure(SMTPReply(450, "4.7.1: Too much mail from \(path.canonical), retry in \(seconds)s"))
         }
-        return nil
+        return .success(path.canonical)
     }
 
     func judge(_ envelope: Envelope, message: [UInt8]) -> MailPolicy.Verdict {

@@ -25,6 +25,12 @@ final class SMTPSessionHandler: ChannelInboundHandler {
     private var sender: String?
     private var recipients: [String] = []
     private var message = ByteBuffer()
+    /// DATA reading: the previous line ended in CRLF (only then can ".")
+    /// end the data), the current line's start was discarded, the message
+    /// went over the size limit (the rest is read and dropped, then 552).
+    private var previousEndedCRLF = true
+    private var partialLine = false
+    private var oversize = false
     private var sessionTimer: Scheduled<Void>?
 
     init(settings: FiltermailSettings, gate: FilterGate, reinjector: Reinjector, checkPool: NIOThreadPool) {
@@ -99,35 +105,58 @@ final class SMTPSessionHandler: ChannelInboundHandler {
                     }
                     return
                 }
+                // Also when the whole line came in one read.
+                guard line.count <= Self.maxCommandLine + 1 else {
+                    return closeWith(SMTPReply(500, "5.5.2 Line too long"), channel: context.channel)
+                }
                 var end = line.count
                 if end > 0, line[end - 1] == 13 { end -= 1 }
                 handle(SMTPCommand.parse(line[0..<end]), context)
             case .data:
-                guard var line = takeRawLine() else {
-                    if let pending = input?.readableBytes, message.readableBytes + pending > settings.maxMessageSize + 3 {
-                        closeWith(SMTPReply(552, "Message exceeds maximum size"), channel: context.channel)
-                    }
-                    return
-                }
-                let view = line.readableBytesView
-                guard view.count >= 2, view[view.endIndex - 2] == 13 else {
-                    // A bare LF line end is how SMTP smuggling starts.
-                    closeWith(SMTPReply(500, "5.5.2 Bare LF in message data"), channel: context.channel)
-                    return
-                }
-                if view.count == 3, view.first == UInt8(ascii: ".") {
-                    state = .waiting
-                    finishMessage(context)
-                    continue
-                }
-                if view.first == UInt8(ascii: ".") { line.moveReaderIndex(forwardBy: 1) }
-                guard message.readableBytes + line.readableBytes <= settings.maxMessageSize else {
-                    closeWith(SMTPReply(552, "Message exceeds maximum size"), channel: context.channel)
-                    return
-                }
-                message.writeBuffer(&line)
+                guard readData(context) else { return }
             }
         }
+    }
+
+    /// One step of DATA: the end is only CRLF "." CRLF (RFC 5321 §4.1.1.4);
+    /// "\n.\r\n" or "\r.\r\n" never end it, so the message ends where Postfix
+    /// saw it end. Line-level validity (bare CR/LF, NUL) is judged on the
+    /// whole message by DataCheck.
+    /// False when no complete line is buffered.
+    private func readData(_ context: ChannelHandlerContext) -> Bool {
+        guard var line = takeRawLine() else {
+            let pending = input?.readableBytes ?? 0
+            if oversize || message.readableBytes + pending > settings.maxMessageSize + 3 {
+                // Too big already: drop what came, keeping the last byte (a
+                // CR there pairs with an LF still to come).
+                oversize = true
+                message.clear()
+                if pending > 1 {
+                    input!.moveReaderIndex(forwardBy: pending - 1)
+                    partialLine = true
+                }
+            }
+            return false
+        }
+        let view = line.readableBytesView
+        let endsCRLF = view.count >= 2 && view[view.endIndex - 2] == 13
+        let atLineStart = !partialLine
+        partialLine = false
+        if atLineStart, previousEndedCRLF, view.count == 3, view.first == UInt8(ascii: "."), endsCRLF {
+            state = .waiting
+            finishMessage(context)
+            return true
+        }
+        previousEndedCRLF = endsCRLF
+        if oversize { return true }
+        if atLineStart, view.first == UInt8(ascii: ".") { line.moveReaderIndex(forwardBy: 1) }
+        guard message.readableBytes + line.readableBytes <= settings.maxMessageSize else {
+            oversize = true
+            message.clear()
+            return true
+        }
+        message.writeBuffer(&line)
+        return true
     }
 
     /// Next line including its LF, or nil when none is complete yet.
@@ -148,7 +177,10 @@ final class SMTPSessionHandler: ChannelInboundHandler {
 
     private func handle(_ command: SMTPCommand, _ context: ChannelHandlerContext) {
         switch command {
-        case .hello, .noop:
+        case .hello(let extended):
+            resetTransaction()
+            reply(context, SMTPReply(code: 250, lines: extended ? ["filtermail", "8BITMIME", "OK"] : ["filtermail", "OK"]))
+        case .noop:
             reply(context, .ok)
         case .reset:
             resetTransaction()
@@ -157,11 +189,13 @@ final class SMTPSessionHandler: ChannelInboundHandler {
             closeWith(SMTPReply(221, "OK"), channel: context.channel)
         case .mail(let address):
             guard sender == nil else { return reply(context, SMTPReply(503, "5.5.1 Error: nested MAIL command")) }
-            if let refusal = gate.checkSender(address) {
-                return closeWith(refusal, channel: context.channel)
+            switch gate.checkSender(address) {
+            case .failure(let refusal):
+                reply(context, refusal)
+            case .success(let canonical):
+                sender = canonical
+                reply(context, .ok)
             }
-            sender = address
-            reply(context, .ok)
         case .badMailAddress:
             reply(context, SMTPReply(500, "Invalid address in MAIL FROM"))
         case .rcpt(let address):
@@ -179,6 +213,9 @@ final class SMTPSessionHandler: ChannelInboundHandler {
             }
             if message.capacity > 1 << 20 { message = context.channel.allocator.buffer(capacity: 8192) }
             message.clear()
+            previousEndedCRLF = true
+            partialLine = false
+            oversize = false
             state = .data
             reply(context, SMTPReply(354, "End data with <CR><LF>.<CR><LF>"))
         case .unknown:
@@ -187,6 +224,9 @@ final class SMTPSessionHandler: ChannelInboundHandler {
     }
 
     private func finishMessage(_ context: ChannelHandlerContext) {
+        if oversize {
+            return endTransaction(context, SMTPReply(552, "Message exceeds maximum size"))
+        }
         let envelope = Envelope(sender: sender ?? "", recipients: recipients)
         let bytes = Array(message.readableBytesView)
         guard bytes.count >= FilterGate.inlineCheckLimit else {
@@ -211,10 +251,13 @@ final class SMTPSessionHandler: ChannelInboundHandler {
         switch verdict {
         case .reject(let refusal):
             endTransaction(context, refusal)
-        case .accept:
+        case .accept(let delivery) where delivery.recipients.isEmpty:
+            // Every recipient (or the sender) is disabled: taken, not delivered.
+            endTransaction(context, .ok)
+        case .accept(let delivery):
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
-            reinjector.deliver(envelope, message).whenSuccess { outcome in
+            reinjector.deliver(delivery, message).whenSuccess { outcome in
                 guard handler.value.state == .waiting else { return }
                 handler.value.endTransaction(contextBox.value, outcome.isPositive ? .ok : outcome)
                 handler.value.process(contextBox.value)
@@ -233,6 +276,7 @@ final class SMTPSessionHandler: ChannelInboundHandler {
         sender = nil
         recipients = []
         message.clear()
+        oversize = false
     }
 
     // MARK: output

@@ -51,13 +51,36 @@ import Testing
     }
 
     @Test func headerFoldingAndParameters() throws {
-        let type = ContentType(parsing: #"Multipart/Encrypted; protocol="application/pgp-encrypted"; BOUNDARY="a\"b;c""#)
+        let type = try #require(ContentType(strict: #"Multipart/Encrypted; protocol="application/pgp-encrypted"; BOUNDARY="a.b:c""#))
         #expect(type.type == "multipart/encrypted")
-        #expect(type.parameters["boundary"] == #"a"b;c"#)
+        #expect(type.parameters["boundary"] == "a.b:c")
         #expect(type.parameters["protocol"] == "application/pgp-encrypted")
         let message = try MIMEEntity.parse(Array("Subject: one\r\n two\r\n\r\nbody".utf8)[...])
         #expect(message.first("subject") == "one two")
         #expect(Array(message.body) == Array("body".utf8))
+    }
+
+    /// Parameters that Delta Chat's parser, Python's email and Thunderbird
+    /// read differently are no Content-Type at all to the gate.
+    @Test func ambiguousContentTypesAreRefused() {
+        for value in [#"multipart/encrypted; boundary="a"; boundary="b""#,
+                      #"multipart/encrypted; boundary=a; BOUNDARY=a"#,
+                      #"multipart/encrypted; boundary*=utf-8''a"#,
+                      #"multipart/encrypted; boundary*0="a"; boundary*1="b""#,
+                      #"multipart/encrypted; boundary="a"b""#,
+                      #"multipart/encrypted; boundary="a;b""#,
+                      #"multipart/encrypted; x="=?utf-8?q?;boundary=b?="; boundary=a"#,
+                      #"multipart/encrypted; boundary = a"#,
+                      #"multipart/encrypted (comment); boundary=a"#,
+                      #"multipart/encrypted; boundary="a" junk"#,
+                      "multipart/encrypted boundary=a"] {
+            #expect(ContentType(strict: value) == nil, "\(value)")
+        }
+        for boundary in ["a b", "a;b", "=?utf-8?q?a?=", String(repeating: "x", count: 71), "", "a\"b"] {
+            #expect(!ContentType.isPlainBoundary(boundary), "\(boundary)")
+        }
+        #expect(ContentType.isPlainBoundary("------------Gl92xgZjO'()+_,-./:?="))
+        #expect(ContentType(strict: "text/plain; charset=utf-8;") == ContentType(type: "text/plain", parameters: ["charset": "utf-8"]))
     }
 
     @Test func malformedHeaderIsAParseError() {

@@ -21,21 +21,24 @@ struct MIMEEntity {
     func first(_ name: String) -> String? { values(name).first }
 
     /// The Content-Type, defaulting to text/plain (RFC 2045 §5.2). A field
-    /// given twice is ambiguous (a reader might use either), so it is
-    /// reported as nil and callers treat the entity as not encrypted.
+    /// given twice, or one whose syntax readers could take apart
+    /// differently, is reported as nil: callers treat the entity as not
+    /// encrypted.
     var contentType: ContentType? {
         let all = values("Content-Type")
         switch all.count {
         case 0: return ContentType(type: "text/plain", parameters: [:])
-        case 1: return ContentType(parsing: all[0])
+        case 1: return ContentType(strict: all[0])
         default: return nil
         }
     }
 
     var isMultipart: Bool { contentType?.type.hasPrefix("multipart/") ?? false }
 
-    /// Parses header block and body. Fails only on a header line that is
-    /// neither a field nor a continuation, which is not a message at all.
+    /// Parses header block and body. Fails on a header line that is
+    /// neither a field nor a continuation, and on header lines that mail
+    /// readers split differently (a bare CR, a NUL, a line of blanks that
+    /// one reader takes for the end of the header).
     static func parse(_ bytes: ArraySlice<UInt8>) throws -> MIMEEntity {
         var headers: [(name: String, value: String)] = []
         var index = bytes.startIndex
@@ -45,9 +48,11 @@ struct MIMEEntity {
             lineNumber += 1
             index = next
             if line.isEmpty { return MIMEEntity(headers: headers, body: bytes[index...]) }
+            if line.contains(where: { $0 == 13 || $0 == 0 }) { throw MIMEError.ambiguous(line: lineNumber) }
             let firstByte = line[line.startIndex]
             if firstByte == UInt8(ascii: " ") || firstByte == UInt8(ascii: "\t") {
                 guard !headers.isEmpty else { throw MIMEError.continuationFirst(line: lineNumber) }
+                guard !Lines.trimmed(line).isEmpty else { throw MIMEError.ambiguous(line: lineNumber) }
                 let more = Lines.trimmedString(line)
                 headers[headers.count - 1].value += headers[headers.count - 1].value.isEmpty ? more : " " + more
                 continue
@@ -59,19 +64,28 @@ struct MIMEEntity {
             guard !name.isEmpty, name.allSatisfy({ $0 > 32 && $0 < 127 }) else {
                 throw MIMEError.malformedHeader(line: lineNumber)
             }
-            headers.append((String(decoding: name, as: UTF8.self).lowercased(),
+            headers.append((ASCII.lowercased(String(decoding: name, as: UTF8.self)),
                             Lines.trimmedString(line[(colon + 1)...])))
         }
         return MIMEEntity(headers: headers, body: bytes[bytes.endIndex...])
     }
 
+    /// A multipart may not be transfer-encoded (RFC 2045 §6.4); a reader
+    /// that decodes it anyway would see a different structure.
+    var hasIdentityEncoding: Bool {
+        let encodings = values("Content-Transfer-Encoding")
+        guard encodings.count <= 1 else { return false }
+        guard let encoding = encodings.first else { return true }
+        return ["7bit", "8bit", "binary"].contains(ASCII.lowercased(encoding))
+    }
+
     /// The parts of a multipart entity, or nil when this is not a multipart
-    /// with a usable boundary and a closing delimiter. Preamble and epilogue
-    /// are skipped as RFC 2046 says.
+    /// whose parts every reader finds alike: the boundary is a plain RFC
+    /// 2046 one, every line that starts like a delimiter is exactly one,
+    /// the closing delimiter is there, and the epilogue is blank.
     func parts() throws -> [MIMEEntity]? {
-        guard let type = contentType, type.type.hasPrefix("multipart/"),
-              let boundary = type.parameters["boundary"], !boundary.isEmpty,
-              boundary.utf8.count <= 200
+        guard let type = contentType, type.type.hasPrefix("multipart/"), hasIdentityEncoding,
+              let boundary = type.parameters["boundary"], ContentType.isPlainBoundary(boundary)
         else { return nil }
         let dash = Array("--\(boundary)".utf8)
         var ranges: [Range<Int>] = []
@@ -82,17 +96,23 @@ struct MIMEEntity {
             let lineStart = index
             let (line, next) = Lines.line(in: body, from: index)
             index = next
+            if closed {
+                // Epilogue: blank only, so nothing hides behind the end.
+                guard Lines.trimmed(line).isEmpty else { return nil }
+                continue
+            }
             guard line.count >= dash.count, line.starts(with: dash) else { continue }
-            var rest = line[(line.startIndex + dash.count)...]
-            let isClose = rest.starts(with: [45, 45])
-            if isClose { rest = rest.dropFirst(2) }
-            // Transport padding (trailing blanks) is allowed after a delimiter.
-            guard rest.allSatisfy({ $0 == 32 || $0 == 9 }) else { continue }
+            let rest = line[(line.startIndex + dash.count)...]
+            let isClose = rest.elementsEqual([45, 45])
+            // "--boundaryX", "--boundary " or "--boundary--x": a delimiter
+            // to a reader that matches prefixes or allows padding, text to
+            // one that does not.
+            guard rest.isEmpty || isClose else { return nil }
             if let start = partStart {
                 // The line break before a delimiter belongs to the delimiter.
                 ranges.append(start..<Lines.endBeforeLineBreak(body, lineStart, floor: start))
             }
-            if isClose { closed = true; break }
+            if isClose { closed = true; continue }
             partStart = index
         }
         guard closed else { return nil }
@@ -103,11 +123,13 @@ struct MIMEEntity {
 enum MIMEError: Error, Equatable, CustomStringConvertible {
     case malformedHeader(line: Int)
     case continuationFirst(line: Int)
+    case ambiguous(line: Int)
 
     var description: String {
         switch self {
         case .malformedHeader(let line): return "malformed header field on line \(line)"
         case .continuationFirst(let line): return "continuation line without a header field on line \(line)"
+        case .ambiguous(let line): return "header line \(line) is read differently by different mail readers"
         }
     }
 }
@@ -123,35 +145,81 @@ struct ContentType: Equatable {
         self.parameters = parameters
     }
 
-    init(parsing value: String) {
-        let scalars = Array(value.unicodeScalars)
+    /// RFC 2045 §5.1 syntax and nothing more lenient: tokens, quoted
+    /// strings without quoted-pairs, blanks only around `;`. nil for a
+    /// parameter given twice (readers differ on first or last), RFC 2231
+    /// parameters (`name*=`, `name*0=`: not every reader joins or decodes
+    /// them), comments, and anything else readers could take apart
+    /// differently.
+    init?(strict value: String) {
+        let bytes = Array(value.utf8)
         var i = 0
-        var typeText = ""
-        while i < scalars.count, scalars[i] != ";" { typeText.unicodeScalars.append(scalars[i]); i += 1 }
-        type = typeText.trimmingBlanks().lowercased()
-        parameters = [:]
-        while i < scalars.count {
-            i += 1  // skip ';'
-            var name = ""
-            while i < scalars.count, scalars[i] != "=", scalars[i] != ";" { name.unicodeScalars.append(scalars[i]); i += 1 }
-            guard i < scalars.count, scalars[i] == "=" else { continue }
-            i += 1
-            while i < scalars.count, scalars[i] == " " || scalars[i] == "\t" { i += 1 }
-            var paramValue = ""
-            if i < scalars.count, scalars[i] == "\"" {
-                i += 1
-                while i < scalars.count, scalars[i] != "\"" {
-                    if scalars[i] == "\\", i + 1 < scalars.count { i += 1 }
-                    paramValue.unicodeScalars.append(scalars[i]); i += 1
-                }
-                while i < scalars.count, scalars[i] != ";" { i += 1 }
-            } else {
-                while i < scalars.count, scalars[i] != ";" { paramValue.unicodeScalars.append(scalars[i]); i += 1 }
-                paramValue = paramValue.trimmingBlanks()
-            }
-            let key = name.trimmingBlanks().lowercased()
-            if !key.isEmpty, parameters[key] == nil { parameters[key] = paramValue }
+        func skipBlanks() { while i < bytes.count, bytes[i] == 32 || bytes[i] == 9 { i += 1 } }
+        func token() -> String? {
+            let start = i
+            while i < bytes.count, Self.isTokenByte(bytes[i]) { i += 1 }
+            return i > start ? String(decoding: bytes[start..<i], as: UTF8.self) : nil
         }
+        skipBlanks()
+        guard let major = token(), i < bytes.count, bytes[i] == UInt8(ascii: "/") else { return nil }
+        i += 1
+        guard let minor = token() else { return nil }
+        type = ASCII.lowercased(major + "/" + minor)
+        parameters = [:]
+        while true {
+            skipBlanks()
+            if i == bytes.count { return }
+            guard bytes[i] == UInt8(ascii: ";") else { return nil }
+            i += 1
+            skipBlanks()
+            if i == bytes.count { return }  // a trailing ";" is common and harmless
+            guard let rawName = token(), i < bytes.count, bytes[i] == UInt8(ascii: "=") else { return nil }
+            let name = ASCII.lowercased(rawName)
+            guard !name.utf8.contains(UInt8(ascii: "*")), parameters[name] == nil else { return nil }
+            i += 1
+            var parameterValue: String
+            if i < bytes.count, bytes[i] == UInt8(ascii: "\"") {
+                let start = i + 1
+                guard let close = bytes[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+                let inner = bytes[start..<close]
+                // Delta Chat's parser (mailparse) decodes encoded words and
+                // splits at ";" before it looks at quotes, and keeps
+                // backslashes: such values mean different things to it.
+                guard !inner.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: ";") || $0 < 32 || $0 == 127 }),
+                      !Self.hasEncodedWordStart(inner)
+                else { return nil }
+                parameterValue = String(decoding: inner, as: UTF8.self)
+                i = close + 1
+            } else {
+                guard let text = token() else { return nil }
+                parameterValue = text
+            }
+            parameters[name] = parameterValue
+        }
+    }
+
+    static func hasEncodedWordStart(_ bytes: ArraySlice<UInt8>) -> Bool {
+        zip(bytes, bytes.dropFirst()).contains { $0 == UInt8(ascii: "=") && $1 == UInt8(ascii: "?") }
+    }
+
+    /// RFC 2045 token characters: printable ASCII except tspecials.
+    static func isTokenByte(_ b: UInt8) -> Bool {
+        guard b > 32, b < 127 else { return false }
+        return !"()<>@,;:\\\"/[]?=".utf8.contains(b)
+    }
+
+    /// 1–70 of RFC 2046's bcharsnospace, and no "=?" that a reader could
+    /// decode as an encoded word.
+    static func isPlainBoundary(_ boundary: String) -> Bool {
+        let bytes = Array(boundary.utf8)
+        guard (1...70).contains(bytes.count) else { return false }
+        for (k, b) in bytes.enumerated() {
+            let ok = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
+                || "'()+_,-./:=?".utf8.contains(b)
+            guard ok else { return false }
+            if b == UInt8(ascii: "?"), k > 0, bytes[k - 1] == UInt8(ascii: "=") { return false }
+        }
+        return true
     }
 }
 

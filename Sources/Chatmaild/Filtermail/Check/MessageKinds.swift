@@ -22,8 +22,9 @@ enum MessageKinds {
     /// header and a multipart with one text/plain part saying the same.
     static func isSecureJoin(_ message: MIMEEntity) -> Bool {
         let requests = ["vc-request", "vg-request"]
-        guard let header = message.first("Secure-Join"), requests.contains(header),
-              message.isMultipart,
+        let headers = message.values("Secure-Join")
+        guard headers.count == 1, requests.contains(headers[0]),
+              message.contentType?.type == "multipart/mixed",
               let parts = try? message.parts(), parts.count == 1,
               parts[0].contentType?.type == "text/plain",
               let body = decodedBody(parts[0])
@@ -35,15 +36,16 @@ enum MessageKinds {
     /// A delivery status report from a mailer daemon (incoming only).
     static func isMailerDaemonBounce(_ message: MIMEEntity) -> Bool {
         guard let auto = message.first("Auto-Submitted"), !auto.isEmpty,
-              let from = message.first("From").flatMap(MailAddress.fromHeader),
-              from.lowercased().hasPrefix("mailer-daemon@")
+              let from = MessageKinds.fromAddress(message),
+              ASCII.lowercased(from).hasPrefix("mailer-daemon@")
         else { return false }
         return message.contentType?.type == "multipart/report"
     }
 
     /// An Autocrypt Setup Message sent to oneself only (outgoing only).
     static func isSelfSentSetupMessage(_ message: MIMEEntity, envelope: Envelope) -> Bool {
-        envelope.recipients.count == 1 && envelope.recipients[0] == envelope.sender
+        envelope.recipients.count == 1
+            && MailPath.parse(envelope.recipients[0]).map { ASCII.same($0.canonical, envelope.sender) } == true
             && message.first("Subject") == "Autocrypt Setup Message"
             && message.contentType?.type == "multipart/mixed"
     }
@@ -54,7 +56,7 @@ enum MessageKinds {
     static func decodedBody(_ part: MIMEEntity) -> [UInt8]? {
         let encodings = part.values("Content-Transfer-Encoding")
         guard encodings.count <= 1 else { return nil }
-        switch encodings.first?.lowercased() ?? "7bit" {
+        switch ASCII.lowercased(encodings.first ?? "7bit") {
         case "7bit", "8bit", "binary":
             return Array(part.body)
         case "base64":
@@ -65,34 +67,12 @@ enum MessageKinds {
     }
 }
 
-/// Address extraction for MAIL FROM, RCPT TO and the From: header.
-enum MailAddress {
-    /// `Name <a@b>`, `<a@b>` or `a@b`; nil when no address is there.
-    static func fromHeader(_ value: String) -> String? {
-        var text = Substring(value)
-        if let open = text.lastIndex(of: "<") {
-            text = text[text.index(after: open)...]
-            guard let close = text.firstIndex(of: ">") else { return nil }
-            text = text[..<close]
-        } else {
-            text = Substring(withoutComments(text))
-        }
-        let address = String(text).trimmingBlanks()
-        // No blanks, commas or control characters: the address is compared
-        // and may be logged.
-        guard !address.isEmpty, address.contains("@"),
-              !address.unicodeScalars.contains(where: { $0.value <= 32 || $0.value == 127 || $0 == "," })
-        else { return nil }
-        return address
-    }
-
-    /// `a@b (Mail Delivery System)` → `a@b `: RFC 5322 comments, nested.
-    static func withoutComments(_ text: Substring) -> String {
-        var out = ""
-        var depth = 0
-        for c in text {
-            if c == "(" { depth += 1 } else if c == ")", depth > 0 { depth -= 1 } else if depth == 0 { out.append(c) }
-        }
-        return out
+extension MessageKinds {
+    /// The mailbox of the message's one `From:` header; nil when there is
+    /// none, more than one, or it is not exactly one unambiguous mailbox.
+    static func fromAddress(_ message: MIMEEntity) -> String? {
+        let all = message.values("From")
+        guard all.count == 1 else { return nil }
+        return FromHeader.mailbox(all[0])
     }
 }

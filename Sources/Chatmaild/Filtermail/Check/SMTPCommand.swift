@@ -1,7 +1,7 @@
 /// One SMTP command line as the filter understands it (RFC 5321 §4.1).
 /// Parsing is pure and total: every byte string maps to a command.
 enum SMTPCommand: Equatable {
-    case hello
+    case hello(extended: Bool)
     case mail(String)
     case rcpt(String)
     case data
@@ -16,17 +16,19 @@ enum SMTPCommand: Equatable {
     /// `line` is one command without its line break.
     static func parse(_ line: ArraySlice<UInt8>) -> SMTPCommand {
         let text = String(decoding: line, as: UTF8.self)
-        let verb = text.prefix { $0 != " " && $0 != ":" }.uppercased()
+        // ASCII only: Unicode upper-casing turns "ı" into "I".
+        let verb = ASCII.lowercased(String(text.prefix { $0 != " " && $0 != ":" }))
         switch verb {
-        case "HELO", "EHLO": return .hello
-        case "DATA": return text.count == 4 ? .data : .unknown
-        case "RSET": return .reset
-        case "NOOP": return .noop
-        case "QUIT": return .quit
-        case "MAIL":
+        case "helo": return .hello(extended: false)
+        case "ehlo", "lhlo": return .hello(extended: true)
+        case "data": return text.count == 4 ? .data : .unknown
+        case "rset": return .reset
+        case "noop": return .noop
+        case "quit": return .quit
+        case "mail":
             guard let address = address(after: "MAIL FROM:", in: text) else { return .badMailAddress }
             return .mail(address)
-        case "RCPT":
+        case "rcpt":
             guard let address = address(after: "RCPT TO:", in: text), !address.isEmpty else {
                 return .badRecipientAddress
             }
@@ -38,8 +40,11 @@ enum SMTPCommand: Equatable {
     /// The lower-cased address after `MAIL FROM:` / `RCPT TO:`, with or
     /// without angle brackets, ignoring ESMTP parameters. `<>` gives "".
     static func address(after prefix: String, in text: String) -> String? {
-        guard text.count >= prefix.count, text.prefix(prefix.count).uppercased() == prefix else { return nil }
-        var rest = text.dropFirst(prefix.count)
+        guard text.utf8.count >= prefix.utf8.count,
+              ASCII.lowercased(String(decoding: text.utf8.prefix(prefix.utf8.count), as: UTF8.self)) == ASCII.lowercased(prefix)
+        else { return nil }
+        let rest0 = Substring(decoding: text.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
+        var rest = rest0
         while rest.first == " " { rest = rest.dropFirst() }
         let address: Substring
         if rest.first == "<" {
@@ -50,6 +55,6 @@ enum SMTPCommand: Equatable {
         }
         guard !address.contains(where: { $0 == " " || $0 == "<" || $0 == ">" || $0.asciiValue.map { $0 < 32 } ?? false })
         else { return nil }
-        return address.lowercased()
+        return ASCII.lowercased(String(address))
     }
 }
