@@ -14,7 +14,8 @@ enum FiltermailCommand {
 
         The encryption gate between Postfix and the world. Modes:
           outgoing   mail from our users (listens on filtermail_smtp_port)
-          incoming   mail from other servers (listens on filtermail_smtp_port_incoming)
+          incoming   mail from other servers (listens on filtermail_smtp_port_incoming,
+                     and for POST /mxdeliv from nginx on filtermail_http_port_incoming)
         """
 
     static func run(arguments: [String]) -> Int32 {
@@ -42,9 +43,13 @@ enum FiltermailCommand {
             // The relay's tests wait for this first line ("loop").
             ServiceLog.info("entering serving loop")
             ServiceLog.info("filtermail \(mode.rawValue): listening on \(settings.listenHost):\(server.port), re-injecting to \(settings.reinjectHost):\(settings.reinjectPort)")
+            if let http = server.httpPort {
+                ServiceLog.info("filtermail incoming: /mxdeliv on http://\(settings.listenHost):\(http)")
+            }
             try server.closeFuture.wait()
         } catch {
-            fputs("chatmaild filtermail: cannot listen on \(settings.listenHost):\(settings.listenPort): \(error)\n", stderr)
+            let ports = [settings.listenPort] + (settings.httpListenPort.map { [$0] } ?? [])
+            fputs("chatmaild filtermail: cannot listen on \(settings.listenHost) port \(ports.map(String.init).joined(separator: " or ")): \(error)\n", stderr)
             return 1
         }
         return 0

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 
 /// The listening side: binds the loopback port and gives every connection
@@ -6,14 +7,18 @@ import NIOPosix
 public final class FiltermailServer: @unchecked Sendable {
     public let settings: FiltermailSettings
     private let channel: Channel
+    private let httpChannel: Channel?
     private let checkPool: NIOThreadPool
 
     /// The bound port (the configured one, or the one picked for port 0).
     public var port: Int { channel.localAddress?.port ?? settings.listenPort }
+    /// The bound `/mxdeliv` port, if there is a listener.
+    public var httpPort: Int? { httpChannel?.localAddress?.port }
 
-    private init(settings: FiltermailSettings, channel: Channel, checkPool: NIOThreadPool) {
+    private init(settings: FiltermailSettings, channel: Channel, httpChannel: Channel?, checkPool: NIOThreadPool) {
         self.settings = settings
         self.channel = channel
+        self.httpChannel = httpChannel
         self.checkPool = checkPool
     }
 
@@ -32,7 +37,7 @@ public final class FiltermailServer: @unchecked Sendable {
         // Checks of large messages run here, off the event loops.
         let checkPool = NIOThreadPool(numberOfThreads: 1)
         checkPool.start()
-        return ServerBootstrap(group: group)
+        let smtp = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -46,8 +51,29 @@ public final class FiltermailServer: @unchecked Sendable {
                 }
             }
             .bind(host: settings.listenHost, port: settings.listenPort)
-            .map { FiltermailServer(settings: settings, channel: $0, checkPool: checkPool) }
+        let http: EventLoopFuture<Channel?> = smtp.flatMap { _ in
+            guard settings.mode == .incoming, let port = settings.httpListenPort else {
+                return group.next().makeSucceededFuture(nil)
+            }
+            return ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMapThrowing {
+                        let reinjector = byLoop.value[ObjectIdentifier(channel.eventLoop)]!
+                        try channel.pipeline.syncOperations.addHandlers(
+                            IdleStateHandler(readTimeout: settings.idleTimeout),
+                            MXDelivHandler(settings: settings, gate: gate, reinjector: reinjector, checkPool: checkPool))
+                    }
+                }
+                .bind(host: settings.listenHost, port: port)
+                .map { Optional($0) }
+        }
+        return smtp.and(http)
+            .map { FiltermailServer(settings: settings, channel: $0.0, httpChannel: $0.1, checkPool: checkPool) }
             .flatMapError { error in
+                smtp.whenSuccess { $0.close(promise: nil) }
                 checkPool.shutdownGracefully { _ in }
                 return group.next().makeFailedFuture(error)
             }
@@ -58,6 +84,7 @@ public final class FiltermailServer: @unchecked Sendable {
 
     public func close() -> EventLoopFuture<Void> {
         let pool = checkPool
+        httpChannel?.close(promise: nil)
         return channel.close().always { _ in pool.shutdownGracefully { _ in } }
     }
 }

@@ -8,6 +8,10 @@ public struct FiltermailSettings: Sendable {
     public var listenHost = "127.0.0.1"
     /// 0 picks a free port (tests).
     public var listenPort: Int
+    /// The incoming `/mxdeliv` HTTP listener (nginx forwards to it); nil
+    /// for none. 0 picks a free port (tests).
+    public var httpListenPort: Int?
+    public var mailDomain: String
     public var reinjectHost = "127.0.0.1"
     public var reinjectPort: Int
     public var maxMessageSize: Int
@@ -30,6 +34,8 @@ public struct FiltermailSettings: Sendable {
         self.mode = mode
         listenPort = mode == .outgoing ? config.filtermailSMTPPort : config.filtermailSMTPPortIncoming
         reinjectPort = mode == .outgoing ? config.postfixReinjectPort : config.postfixReinjectPortIncoming
+        httpListenPort = mode == .incoming ? config.filtermailHTTPPortIncoming : nil
+        mailDomain = config.mailDomain
         maxMessageSize = config.maxMessageSize
         maxUserSendPerMinute = config.maxUserSendPerMinute
         maxUserSendBurstSize = config.maxUserSendBurstSize
@@ -37,8 +43,11 @@ public struct FiltermailSettings: Sendable {
     }
 
     public init(mode: FilterMode, listenPort: Int, reinjectPort: Int, maxMessageSize: Int = 31_457_280,
-                maxUserSendPerMinute: Int = 60, maxUserSendBurstSize: Int = 10, mailboxesDir: String) {
+                maxUserSendPerMinute: Int = 60, maxUserSendBurstSize: Int = 10, mailboxesDir: String,
+                mailDomain: String = "c.test", httpListenPort: Int? = nil) {
         self.mode = mode
+        self.mailDomain = mailDomain
+        self.httpListenPort = httpListenPort
         self.listenPort = listenPort
         self.reinjectPort = reinjectPort
         self.maxMessageSize = maxMessageSize

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import Foundation
 #endif
 
 /// A blocking SMTP client on a plain socket: the test side talks bytes,
@@ -74,6 +75,28 @@ final class LineClient {
         guard buffer.isEmpty else { return false }
         let n = read(fd, &byte, 1)
         return n == 0 || (n < 0 && errno == ECONNRESET)
+    }
+
+    /// One HTTP/1.1 response: status code and body (by Content-Length).
+    func httpResponse() -> (status: Int, body: String)? {
+        guard let statusLine = readLine(), statusLine.hasPrefix("HTTP/1."),
+              let status = Int(statusLine.split(separator: " ")[1]) else { return nil }
+        var length = 0
+        while let line = readLine(), !line.isEmpty {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "content-length" {
+                length = Int(parts[1].trimmingCharacters(in: .whitespaces)) ?? 0
+            }
+        }
+        while buffer.count < length {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = read(fd, &chunk, chunk.count)
+            if n <= 0 { return nil }
+            buffer += chunk[0..<n]
+        }
+        let body = String(decoding: buffer.prefix(length), as: UTF8.self)
+        buffer.removeFirst(length)
+        return (status, body.trimmingCharacters(in: .newlines))
     }
 
     private func readLine() -> String? {

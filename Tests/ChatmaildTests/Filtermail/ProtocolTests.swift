@@ -26,6 +26,9 @@ final class Harness {
         }.wait()
     }
 
+    /// A client of the `/mxdeliv` listener (incoming mode with httpListenPort 0).
+    func httpClient() -> LineClient { LineClient(port: server.httpPort!) }
+
     func client() -> LineClient {
         let client = LineClient(port: server.port)
         #expect(client.reply()?.code == 220)

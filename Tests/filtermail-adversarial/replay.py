@@ -1,0 +1,733 @@
+#!/usr/bin/env python3
+"""SMTP replay of the adversarial corpus against `chatmaild filtermail`.
+
+  replay.py --host 127.0.0.1 --port P --direction outgoing|incoming
+            [--corpus-dir DIR] [--only NAME|GLOB] [--sink-dir DIR]
+
+sends every case of that direction over raw sockets (exact bytes: bare CR
+and LF, NUL, 8-bit, pipelining, BDAT, slow writes), compares the reply with
+the case's `expect`, runs the differential MIME check (diffcheck.py) on
+every message the gate accepted unless the case allows cleartext, and with
+--sink-dir also checks what reached the re-inject sink. Prints one line per
+case, the counts, and `adversarial-DIRECTION: N passed, N failed`; exit 1
+on any failure.
+
+Two helper modes used by scripts/test-filtermail-adversarial:
+
+  replay.py --serve-sink DIR --sink-port P [--sink-port P2]
+      a small SMTP server that stores every message it gets, with its
+      envelope, as DIR/NNNNN-PORT.json
+  replay.py --check-sink DIR --mailboxes DIR [--outgoing-port P]
+      no stored message may carry cleartext to an enforcing mailbox (by
+      canonical address), come from the outgoing gate in cleartext, name a
+      DISABLED mailbox, or be a smuggled message.
+
+Only loopback addresses are used; every socket operation has a timeout and
+every loop is bounded.
+"""
+import argparse
+import base64
+import fnmatch
+import ipaddress
+import itertools
+import json
+import os
+import re
+import select
+import socket
+import socketserver
+import sys
+import threading
+import time
+from email import policy
+from email.parser import BytesParser
+from email.utils import getaddresses
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import corpus  # noqa: E402
+import diffcheck  # noqa: E402
+
+OP_TIMEOUT = 15.0        # one reply, one write
+DATA_TIMEOUT = 60.0      # the verdict after a large message
+MAX_REPLY_LINES = 100
+MAX_BUFFER = 1 << 20
+
+
+class Closed(Exception):
+    pass
+
+
+class Timeout(Exception):
+    pass
+
+
+class Conn:
+    """A raw SMTP client connection with its own read buffer."""
+
+    def __init__(self, host, port, timeout=OP_TIMEOUT):
+        self.s = socket.create_connection((host, port), timeout=timeout)
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+        self.timeout = timeout
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+    def _fill(self, deadline):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise Timeout()
+        self.s.settimeout(remaining)
+        try:
+            chunk = self.s.recv(65536)
+        except socket.timeout:
+            raise Timeout()
+        except (ConnectionResetError, BrokenPipeError):
+            chunk = b""
+        if not chunk:
+            raise Closed()
+        self.buf += chunk
+        if len(self.buf) > MAX_BUFFER:
+            raise Closed()
+
+    def line(self, deadline):
+        while b"\n" not in self.buf:
+            self._fill(deadline)
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line.rstrip(b"\r")
+
+    def reply(self, timeout=None):
+        """(code, text) of the next reply, multi-line replies joined."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        lines = []
+        for _ in range(MAX_REPLY_LINES):
+            line = self.line(deadline)
+            lines.append(line.decode("latin-1"))
+            if line[3:4] != b"-":
+                code = int(line[:3]) if line[:3].isdigit() else 0
+                return code, " / ".join(lines)
+        raise Closed()
+
+    def send(self, data, chunk=65536, delay=0.0):
+        """Writes data; stops early (returns True) when the server sends a
+        reply line before the end, which it must not do during DATA."""
+        view, sent = memoryview(data), 0
+        deadline = time.monotonic() + max(DATA_TIMEOUT, len(data) / chunk * delay * 2 + 10)
+        while sent < len(data):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise Timeout()
+            readable, writable, _ = select.select([self.s], [self.s], [], min(remaining, self.timeout))
+            if readable:
+                try:
+                    got = self.s.recv(65536)
+                except (ConnectionResetError, BrokenPipeError):
+                    got = b""
+                if not got:
+                    raise Closed()
+                self.buf += got
+                if b"\n" in self.buf:
+                    return True
+            if writable:
+                try:
+                    self.s.settimeout(self.timeout)
+                    sent += self.s.send(view[sent:sent + chunk])
+                except (ConnectionResetError, BrokenPipeError):
+                    raise Closed()
+                if delay:
+                    time.sleep(delay)
+        return False
+
+    def command(self, line, timeout=None):
+        self.send(line + b"\r\n")
+        return self.reply(timeout)
+
+    def closed_within(self, seconds):
+        """True when the server closes the connection within `seconds`
+        (any bytes it still sends are dropped)."""
+        deadline = time.monotonic() + seconds
+        try:
+            for _ in range(1000):
+                self.buf = b""
+                self._fill(deadline)
+        except Closed:
+            return True
+        except Timeout:
+            return False
+        return False
+
+
+# ---------------------------------------------------------------------------
+# Wire bytes
+
+def wire(case):
+    """What goes after 354: the raw wire as given, or the dot-stuffed data
+    with the end marker."""
+    if case.get("raw_wire") is not None:
+        return case["raw_wire"]
+    d = case["data"]
+    stuffed = (b"." if d.startswith(b".") else b"") + d.replace(b"\r\n.", b"\r\n..")
+    if not stuffed.endswith(b"\r\n"):
+        stuffed += b"\r\n"
+    return stuffed + b".\r\n"
+
+
+def enc(text):
+    return text.encode("utf-8")
+
+
+def mail_line(case):
+    return b"MAIL FROM:<" + enc(case["mail_from"]) + b">" + enc(case.get("mail_params") or "")
+
+
+# ---------------------------------------------------------------------------
+# Expectations
+
+def matches(case, outcome):
+    """outcome: (stage, "accept" | code)."""
+    alts = case["expect"] if isinstance(case["expect"], list) else [case["expect"]]
+    stage, result = outcome
+    for alt in alts:
+        if alt == "accept":
+            if outcome == ("data", "accept"):
+                return True
+        elif isinstance(alt, int):
+            if stage == case["expect_at"] and result == alt:
+                return True
+        else:
+            code, _, at = str(alt).partition("@")
+            at = at or case["expect_at"]
+            if stage != at or result == "accept":
+                continue
+            if code == "5xx" and 500 <= result < 600 or code.isdigit() and int(code) == result:
+                return True
+    return False
+
+
+def describe_expect(case):
+    alts = case["expect"] if isinstance(case["expect"], list) else [case["expect"]]
+    out = []
+    for a in alts:
+        out.append(a if a == "accept" or "@" in str(a) else f"{a}@{case['expect_at']}")
+    return " or ".join(str(a) for a in out)
+
+
+def describe(outcome):
+    stage, result = outcome
+    return "accept" if outcome == ("data", "accept") else f"{result}@{stage}"
+
+
+# ---------------------------------------------------------------------------
+# One case, or a group of cases on one connection
+
+def session_start(conn):
+    code, text = conn.reply()
+    if code != 220:
+        raise Closed(f"greeting {text}")
+    code, text = conn.command(b"EHLO adversary.test")
+    if code != 250:
+        raise Closed(f"EHLO {text}")
+
+
+def transaction(conn, case, notes):
+    """Runs MAIL, RCPT..., DATA and the message; returns the outcome."""
+    code, text = conn.command(mail_line(case))
+    if code != 250:
+        notes.append(text)
+        return ("mail", code)
+    for r in case["rcpt"]:
+        code, text = conn.command(b"RCPT TO:<" + enc(r) + b">")
+        if code >= 400:
+            notes.append(text)
+            code2, _ = conn.command(b"RSET")
+            if code2 != 250:
+                notes.append(f"RSET after the RCPT refusal gave {code2}")
+            return ("rcpt", code)
+    code, text = conn.command(b"DATA")
+    if code != 354:
+        notes.append(text)
+        return ("data-cmd", code)
+    slow = case.get("slow")
+    w = wire(case)
+    if slow:
+        early = conn.send(w, chunk=slow, delay=0.001)
+    else:
+        early = conn.send(w)
+    if early:
+        notes.append("replied before the end of data")
+    code, text = conn.reply(DATA_TIMEOUT)
+    if code != 250:
+        notes.append(text)
+    return ("data", "accept" if code == 250 else code)
+
+
+def session_end(conn, notes):
+    """NOOP and QUIT must get exactly 250 and 221: any other reply first
+    answers a command the gate took out of the message data (smuggling)."""
+    conn.send(b"NOOP\r\nQUIT\r\n")
+    got = []
+    try:
+        for _ in range(20):
+            code, text = conn.reply(5)
+            got.append(code)
+            if code == 221:
+                break
+    except Closed:
+        got.append("closed")
+    except Timeout:
+        got.append("timeout")
+    if got != [250, 221]:
+        notes.append(f"after the verdict NOOP+QUIT gave {got} (session ended, or extra replies)")
+        return False
+    return True
+
+
+def run_group(host, port, cases):
+    """[(case, outcome, notes, session_ok)] for cases sharing a connection."""
+    results = []
+    conn = None
+    try:
+        conn = Conn(host, port)
+        session_start(conn)
+        for case in cases:
+            notes = []
+            try:
+                outcome = transaction(conn, case, notes)
+            except Closed:
+                outcome = ("error", "closed")
+            except Timeout:
+                outcome = ("error", "timeout")
+            results.append([case, outcome, notes, True])
+            if outcome[0] == "error":
+                break
+    except (Closed, Timeout, OSError) as e:
+        pass_notes = [f"session start failed: {type(e).__name__} {e}"]
+        for case in cases[len(results):]:
+            results.append([case, ("error", "no session"), list(pass_notes), False])
+        if conn:
+            conn.close()
+        return results
+    for case in cases[len(results):]:
+        results.append([case, ("error", "not run (session ended)"), [], False])
+    notes = []
+    ok = session_end(conn, notes) if results[-1][1][0] != "error" else False
+    conn.close()
+    if not ok:
+        # Blame the last case: it is the one after which the session broke.
+        results[-1][2] += notes
+        results[-1][3] = False
+    return results
+
+
+def run_pipelined(host, port, case):
+    """Everything in one write, before even the greeting is read."""
+    notes = []
+    n = len(case["rcpt"])
+    payload = (b"EHLO adversary.test\r\n" + mail_line(case) + b"\r\n"
+               + b"".join(b"RCPT TO:<" + enc(r) + b">\r\n" for r in case["rcpt"])
+               + b"DATA\r\n" + wire(case) + b"NOOP\r\nQUIT\r\n")
+    want = [220, 250, 250] + [250] * n + [354, None, 250, 221]
+    got = []
+    conn = Conn(host, port)
+    try:
+        conn.send(payload)
+        for _ in range(len(want) + 10):
+            code, _ = conn.reply(DATA_TIMEOUT)
+            got.append(code)
+            if code == 221:
+                break
+    except (Closed, Timeout) as e:
+        got.append(type(e).__name__.lower())
+    finally:
+        conn.close()
+    verdict_at = 4 + n
+    if len(got) <= verdict_at or got[:verdict_at] != want[:verdict_at]:
+        notes.append(f"replies {got}")
+        return ("error", "pipeline"), notes, False
+    verdict = got[verdict_at]
+    session_ok = got[verdict_at + 1:] == [250, 221]
+    if not session_ok:
+        notes.append(f"replies {got}, want {want[:verdict_at]} + [verdict, 250, 221]")
+    return ("data", "accept" if verdict == 250 else verdict), notes, session_ok
+
+
+def run_bdat(host, port, case):
+    """BDAT is not offered: it must be refused, and its chunk ("RSET\\r\\n",
+    6 bytes) must then be read as the RSET command."""
+    notes = []
+    conn = Conn(host, port)
+    try:
+        session_start(conn)
+        conn.command(mail_line(case))
+        for r in case["rcpt"]:
+            conn.command(b"RCPT TO:<" + enc(r) + b">")
+        code, text = conn.command(b"BDAT 6 LAST")
+        code2, text2 = conn.command(b"RSET")
+        if code2 != 250:
+            notes.append(f"the 6 bytes after BDAT were not taken as RSET: {text2}")
+        ok = session_end(conn, notes) and code2 == 250
+        return ("bdat", code), notes, ok
+    except (Closed, Timeout) as e:
+        return ("error", type(e).__name__.lower()), notes, False
+    finally:
+        conn.close()
+
+
+def run_longline(host, port, case):
+    """An over-long command line (complete or not) gets 500, then close."""
+    notes = []
+    conn = Conn(host, port)
+    try:
+        session_start(conn)
+        conn.send(case["line"])
+        codes = []
+        try:
+            for _ in range(5):
+                code, text = conn.reply(5)
+                codes.append(code)
+                if code >= 400:
+                    notes.append(text)
+                    break
+        except (Closed, Timeout) as e:
+            codes.append(type(e).__name__.lower())
+        refusals = [c for c in codes if isinstance(c, int) and c >= 400]
+        outcome = ("line", refusals[0]) if refusals else ("error", f"replies {codes}")
+        ok = True
+        if case.get("close") and refusals and not conn.closed_within(5):
+            notes.append("connection not closed after the refusal")
+            ok = False
+        return outcome, notes, ok
+    except (Closed, Timeout) as e:
+        return ("error", type(e).__name__.lower()), notes, False
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------------
+# The sink's store
+
+class SinkStore:
+    def __init__(self, directory):
+        self.dir = directory
+        self.seen = {}
+
+    def records(self):
+        if not self.dir or not os.path.isdir(self.dir):
+            return []
+        for name in sorted(os.listdir(self.dir)):
+            if name.endswith(".json") and name not in self.seen:
+                with open(os.path.join(self.dir, name)) as f:
+                    r = json.load(f)
+                r["data"] = base64.b64decode(r["data"])
+                self.seen[name] = r
+        return list(self.seen.values())
+
+    def find(self, token, wait=0.0):
+        deadline = time.monotonic() + wait
+        while True:
+            found = [r for r in self.records() if token in r["data"]]
+            if found or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.05)
+
+
+def token(case):
+    return f"<adv-{case['name']}@{corpus.DOMAIN}>".encode()
+
+
+# ---------------------------------------------------------------------------
+
+def select_cases(cases, direction, only):
+    chosen = [c for c in cases if c["direction"] == direction]
+    if only:
+        chosen = [c for c in chosen if any(c["name"] == o or fnmatch.fnmatch(c["name"], o) for o in only)]
+        for c in chosen:
+            c["session"] = None  # run alone
+    return chosen
+
+
+def units(cases):
+    """Cases grouped into connections: a session group shares one."""
+    out, i = [], 0
+    while i < len(cases):
+        s = cases[i].get("session")
+        j = i + 1
+        while s and j < len(cases) and cases[j].get("session") == s:
+            j += 1
+        out.append(cases[i:j])
+        i = j
+    return out
+
+
+def replay(args):
+    host_ip = socket.gethostbyname(args.host)
+    if not ipaddress.ip_address(host_ip).is_loopback:
+        print(f"replay: {args.host} is not a loopback address", file=sys.stderr)
+        return 2
+    cases = corpus.load(args.corpus_dir) if args.corpus_dir else corpus.generate()
+    cases = select_cases(cases, args.direction, args.only)
+    sink = SinkStore(args.sink_dir) if args.sink_dir else None
+    passed = failed = accepted = refused = disagreements = 0
+    refused_cases = []
+    for group in units(cases):
+        mode = group[0].get("mode")
+        if mode == "pipeline":
+            results = [[group[0], *run_pipelined(host_ip, args.port, group[0])]]
+        elif mode == "bdat":
+            results = [[group[0], *run_bdat(host_ip, args.port, group[0])]]
+        elif mode == "longline":
+            results = [[group[0], *run_longline(host_ip, args.port, group[0])]]
+        else:
+            results = run_group(host_ip, args.port, group)
+        for case, outcome, notes, session_ok in results:
+            problems = []
+            if not matches(case, outcome):
+                problems.append(f"expected {describe_expect(case)} got {describe(outcome)}")
+            if not session_ok:
+                problems.append("session did not continue cleanly")
+            is_accept = outcome == ("data", "accept")
+            accepted += is_accept
+            refused += not is_accept
+            if is_accept:
+                problems += check_accepted(case, sink)
+                if any(p.startswith("differential:") for p in problems):
+                    disagreements += 1
+            else:
+                refused_cases.append(case)
+            if problems:
+                failed += 1
+                print(f"FAIL {case['name']}: " + "; ".join(problems)
+                      + (f" [{' | '.join(n[:160] for n in notes)}]" if notes else ""))
+            else:
+                passed += 1
+                print(f"ok   {case['name']}")
+    # Refused mail and mail for dropped recipients must not be at the sink.
+    if sink:
+        for case in refused_cases + [c for c in cases if c.get("sink") == "none"]:
+            if sink.find(token(case)):
+                failed += 1
+                print(f"FAIL {case['name']}: reached the re-inject sink although "
+                      + ("its recipients were dropped" if case.get("sink") == "none" else "refused"))
+    tried = accepted + refused
+    print(f"tried {tried}, accepted {accepted}, refused {refused}, differential disagreements {disagreements}")
+    print(f"adversarial-{args.direction}: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def check_accepted(case, sink):
+    problems = []
+    data = case["data"] if case.get("raw_wire") is None else None
+    # A case without its Message-ID token (the empty message) cannot be
+    # found at the sink.
+    if sink is not None and case.get("sink") != "none" and token(case) in (case.get("raw_wire") or case["data"]):
+        found = sink.find(token(case), wait=5)
+        if not found:
+            problems.append("accepted but never reached the re-inject sink")
+        else:
+            rec = found[0]
+            if data is not None and rec["data"] != data:
+                problems.append(f"the sink got {len(rec['data'])} bytes that differ from the {len(data)} sent")
+            data = rec["data"]
+            if case.get("sink_rcpt") is not None:
+                got = sorted(corpus.canonical(r) for r in rec["rcpt"])
+                if got != sorted(case["sink_rcpt"]):
+                    problems.append(f"the sink got recipients {rec['rcpt']}, want {case['sink_rcpt']}")
+            if case.get("sink_mail_from") is not None and rec["mail_from"] != case["sink_mail_from"]:
+                problems.append(f"the sink got MAIL FROM:<{rec['mail_from']}>, want <{case['sink_mail_from']}>")
+    if not case.get("cleartext_ok"):
+        if case.get("cleartext"):
+            problems.append("cleartext delivered")
+        if data is None:
+            data = case["raw_wire"]
+        found = diffcheck.check(data)
+        if found:
+            problems.append("differential: " + "; ".join(found[:4]) + (" ..." if len(found) > 4 else ""))
+    return problems
+
+
+# ---------------------------------------------------------------------------
+# Sink: stores every message with its envelope.
+
+class SinkHandler(socketserver.StreamRequestHandler):
+    timeout = 600
+    counter = itertools.count(1)
+    lock = threading.Lock()
+
+    def handle(self):
+        out = self.wfile.write
+        out(b"220 sink ESMTP\r\n")
+        mail_from, rcpt = None, []
+        for _ in range(1_000_000):
+            line = self.rfile.readline(1 << 16)
+            if not line:
+                return
+            cmd = line.rstrip(b"\r\n")
+            verb = cmd[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                out(b"250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 OK\r\n")
+            elif verb == b"MAIL":
+                mail_from, rcpt = _angle(cmd), []
+                out(b"250 OK\r\n")
+            elif verb == b"RCPT":
+                rcpt.append(_angle(cmd))
+                out(b"250 OK\r\n")
+            elif verb == b"DATA":
+                out(b"354 go ahead\r\n")
+                data = self._data()
+                if data is None:
+                    return
+                self._store(mail_from, rcpt, data)
+                mail_from, rcpt = None, []
+                out(b"250 OK stored\r\n")
+            elif verb == b"RSET":
+                mail_from, rcpt = None, []
+                out(b"250 OK\r\n")
+            elif verb == b"NOOP":
+                out(b"250 OK\r\n")
+            elif verb == b"QUIT":
+                out(b"221 bye\r\n")
+                return
+            else:
+                out(b"500 unknown\r\n")
+
+    def _data(self):
+        # Line by line as a classic MTA reads it: a bare-LF line followed
+        # by ".\r\n" also ends here, so smuggled data a gate passes on shows
+        # up as its own message.
+        parts = []
+        for _ in range(10_000_000):
+            line = self.rfile.readline(1 << 20)
+            if not line:
+                return None
+            if line == b".\r\n":
+                return b"".join(parts)
+            parts.append(line[1:] if line.startswith(b".") else line)
+        return None
+
+    def _store(self, mail_from, rcpt, data):
+        port = self.server.server_address[1]
+        with self.lock:
+            n = next(self.counter)
+        path = os.path.join(self.server.store_dir, f"{n:05d}-{port}.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump({"port": port, "mail_from": mail_from, "rcpt": rcpt,
+                       "data": base64.b64encode(data).decode()}, f)
+        os.rename(path + ".tmp", path)
+
+
+def _angle(cmd):
+    m = re.search(rb"<(.*)>", cmd)
+    return (m.group(1) if m else cmd.partition(b":")[2].strip()).decode("utf-8", "replace")
+
+
+class SinkServer(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+def serve_sink(directory, ports):
+    os.makedirs(directory, exist_ok=True)
+    servers = []
+    for p in ports:
+        s = SinkServer(("127.0.0.1", int(p)), SinkHandler)
+        s.store_dir = directory
+        servers.append(s)
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+    print(f"sink listening on {', '.join(map(str, ports))}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+
+
+# ---------------------------------------------------------------------------
+# Sink check
+
+def mailbox_candidates(addr):
+    """Every mailbox a relay could deliver `addr` to: canonical form, then
+    without +extension, %-hack and !-path resolved, a domain literal taken
+    as the local domain."""
+    a = corpus.canonical(addr)
+    local, _, domain = a.rpartition("@")
+    locals_ = {local}
+    if "%" in local:
+        locals_.add(local.split("%", 1)[0])
+    if "!" in local:
+        locals_.add(local.rsplit("!", 1)[1])
+    locals_ |= {l.split("+", 1)[0] for l in list(locals_)}
+    domains = {domain}
+    if domain.startswith("["):
+        domains.add(corpus.DOMAIN)
+    return {f"{l}@{d}" for l in locals_ for d in domains}
+
+
+def is_bounce(data):
+    msg = BytesParser(policy=policy.compat32).parsebytes(data)
+    frm = getaddresses(msg.get_all("From") or [])
+    return (bool((msg.get("Auto-Submitted") or "").strip()) and len(frm) == 1
+            and frm[0][1].lower().startswith("mailer-daemon@")
+            and msg.get_content_type() == "multipart/report")
+
+
+def check_sink(directory, mailboxes, outgoing_ports):
+    store = SinkStore(directory)
+    passed = failed = 0
+    for rec in store.records():
+        problems = []
+        data = rec["data"]
+        outgoing = rec["port"] in outgoing_ports
+        boxes = set().union(*(mailbox_candidates(r) for r in rec["rcpt"])) if rec["rcpt"] else set()
+        enforcing = sorted(b for b in boxes if os.path.exists(os.path.join(mailboxes, b, "enforceE2EEincoming")))
+        disabled = sorted(b for b in boxes | mailbox_candidates(rec["mail_from"] or "x@y")
+                          if os.path.exists(os.path.join(mailboxes, b, "DISABLED")))
+        if b"<smuggled-" in data:
+            problems.append("a smuggled message reached the sink")
+        if disabled:
+            problems.append(f"DISABLED mailbox in the envelope: {disabled}")
+        if outgoing or enforcing:
+            leak = b"SECRET" in data
+            if not leak and (outgoing or not is_bounce(data)):
+                leak = bool(diffcheck.check(data))
+            if leak:
+                problems.append("cleartext " + ("from the outgoing gate" if outgoing else f"to enforcing {enforcing}"))
+        m = re.search(rb"Message-ID: <([^>]*)>", data)
+        label = f"sink {rec['mail_from']!r} -> {rec['rcpt'][:3]} ({m.group(1).decode() if m else 'no Message-ID'})"
+        if problems:
+            failed += 1
+            print(f"FAIL {label}: " + "; ".join(problems))
+        else:
+            passed += 1
+    print(f"sink-check: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description="SMTP replay of the filtermail adversarial corpus")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int)
+    ap.add_argument("--direction", choices=("outgoing", "incoming"))
+    ap.add_argument("--corpus-dir", help="cases written by corpus.py --out (default: generate now)")
+    ap.add_argument("--only", action="append", help="case name or glob (repeatable)")
+    ap.add_argument("--sink-dir", help="the sink's store: check what was re-injected")
+    ap.add_argument("--serve-sink", metavar="DIR", help="run the re-inject sink storing into DIR")
+    ap.add_argument("--sink-port", action="append", default=[], help="sink port (repeatable)")
+    ap.add_argument("--check-sink", metavar="DIR", help="check the sink's store")
+    ap.add_argument("--mailboxes", help="mailboxes_dir for --check-sink")
+    ap.add_argument("--outgoing-port", type=int, action="append", default=[],
+                    help="sink port that the outgoing gate re-injects to (for --check-sink)")
+    args = ap.parse_args()
+    if args.serve_sink:
+        return serve_sink(args.serve_sink, args.sink_port)
+    if args.check_sink:
+        return check_sink(args.check_sink, args.mailboxes, set(args.outgoing_port))
+    if not args.port or not args.direction:
+        ap.error("--port and --direction are needed")
+    return replay(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
