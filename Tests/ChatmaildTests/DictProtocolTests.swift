@@ -74,4 +74,31 @@ import Testing
         }
         #expect(s.transactions.count <= DictSession.maxTransactions)
     }
+
+    @Test func linesThatAreNotUTF8NeverReachTheServiceAsText() {
+        #expect(DictRequest.parse(bytes: Array("Lshared/userdb/a@b".utf8)) == .lookup(key: "shared/userdb/a@b", user: nil))
+        let bad = Array("Lshared/passdb/pw".utf8) + [0xF6] + Array("\"a@b".utf8)
+        #expect(DictRequest.parse(bytes: bad) == .invalidUTF8(.lookup(key: "shared/passdb/pw\u{FFFD}\"a@b", user: nil)))
+        var s = DictSession(service: Recorder())
+        // A lookup fails instead of asking for the replaced text.
+        guard case .reply(let lookup) = s.handle(.invalidUTF8(.lookup(key: "known", user: nil))) else {
+            Issue.record("a lookup needs its reply"); return
+        }
+        #expect(lookup == "F\n")
+        guard case .reply(let iterated) = s.handle(DictRequest.parse(bytes: Array("I0\t0\tp\u{FF}".utf8) + [0xFF])) else {
+            Issue.record("an iterate needs its end"); return
+        }
+        #expect(iterated == "\n")
+        // A set (or a begin) that is not UTF-8 fails its transaction's commit.
+        _ = s.handle(.begin(id: "1", user: "u"))
+        _ = s.handle(.invalidUTF8(.set(id: "1", key: "good", value: "x\u{FFFD}")))
+        _ = s.handle(.invalidUTF8(.begin(id: "2", user: "u\u{FFFD}")))
+        _ = s.handle(.set(id: "2", key: "good", value: "x"))
+        guard case .reply(let c1) = s.handle(.commit(id: "1")), case .reply(let c2) = s.handle(.invalidUTF8(.commit(id: "2"))) else {
+            Issue.record("commits need their replies"); return
+        }
+        #expect(c1 == "F\n")
+        #expect(c2 == "F\n")
+        #expect(s.transactions.isEmpty)
+    }
 }

@@ -159,4 +159,225 @@ import Testing
         let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/mail/" + Self.user)) ?? []
         #expect(!files.contains { $0.contains(".tmp") })
     }
+
+    /// Every name under dir/mail, recursively, sorted ("a", "a/b", ...).
+    static func tree(_ dir: TempDir) -> [String] {
+        let base = dir.path + "/mail"
+        return ((FileManager.default.enumerator(atPath: base)?.allObjects as? [String]) ?? []).sorted()
+    }
+
+    static func hash(_ result: DictLookupResult) -> String? {
+        guard case .found(let record) = result, case .string(let hash)? = JSON.parse(record)?["password"] else { return nil }
+        return hash
+    }
+
+    @Test func passwordsCryptCannotHashAreRefusedBeforeAnythingIsCreated() throws {
+        let dir = TempDir()
+        let auth = testAuth(testConfig(dir), dir: dir)
+        // libxcrypt hashes at most 511 bytes; Dovecot's crypt() the same.
+        #expect(PasswordHash.maxBytes == 511)
+        for length in [512, 513, 600, 4096, 60_000] {
+            #expect(passdb(auth, String(repeating: "p", count: length), Self.user) == .notFound, "\(length)")
+            #expect(Self.tree(dir) == [], "\(length) bytes left \(Self.tree(dir))")
+        }
+        // Multi-byte characters count in bytes: 256 "ä" are 512 bytes.
+        #expect(passdb(auth, String(repeating: "ä", count: 256), Self.user) == .notFound)
+        #expect(Self.tree(dir) == [])
+        let longest = String(repeating: "p", count: 511)
+        let hash = try #require(Self.hash(passdb(auth, longest, Self.user)))
+        #expect(PasswordHash.verify(longest, stored: hash))
+        #expect(Self.tree(dir) == [Self.user, Self.user + "/enforceE2EEincoming", Self.user + "/password"])
+        // An existing user with a password crypt() refuses: refused as well.
+        #expect(passdb(auth, longest + "p", Self.user) == .notFound)
+        #expect(dir.read("mail/\(Self.user)/password") == hash)
+    }
+
+    @Test func passwordsWithNULNeverCreateOrMatch() throws {
+        let dir = TempDir()
+        let auth = testAuth(testConfig(dir), dir: dir)
+        for pw in ["password123\u{0}", "\u{0}password123", "pass\u{0}word123", "password123\u{0}anything"] {
+            #expect(passdb(auth, pw, Self.user) == .notFound)
+        }
+        #expect(Self.tree(dir) == [])
+        #expect(PasswordHash.make("password123\u{0}x") == nil)
+        let hash = try #require(Self.hash(passdb(auth, "password123", Self.user)))
+        // crypt() would see only "password123": such a login must never match.
+        #expect(PasswordHash.verify("password123", stored: hash))
+        #expect(!PasswordHash.verify("password123\u{0}x", stored: hash))
+        #expect(passdb(auth, "password123\u{0}x", Self.user) == .notFound)
+        // Through the dict protocol's tab escape too (\u{1}0 is a NUL).
+        let request = DictRequest.parse("Lshared/passdb/password123\u{1}0x\"\(Self.user)\t\(Self.user)")
+        var session = DictSession(service: auth)
+        guard case .reply(let line) = session.handle(request) else { Issue.record("no reply"); return }
+        #expect(line == "N\n")
+        // Other control characters hash and verify like any byte (as in the
+        // Python relay, which refused only what crypt() raised on).
+        let other = "abcdefgh2@example.org"
+        let tabbed = try #require(Self.hash(passdb(auth, "pass\tword\n12\u{1}", other)))
+        #expect(PasswordHash.verify("pass\tword\n12\u{1}", stored: tabbed))
+    }
+
+    @Test func aFailedPasswordWriteLeavesNothingBehind() throws {
+        let dir = TempDir()
+        let auth = testAuth(testConfig(dir), dir: dir)
+        // The temporary file gets half the hash, then the write fails (a
+        // full disk): no folder, no flag, no temporary file may remain.
+        auth.writePassword = { fd, bytes in
+            _ = Files.writeAll(fd, Array(bytes.prefix(bytes.count / 2)))
+            return false
+        }
+        #expect(passdb(auth, "password123", Self.user) == .notFound)
+        #expect(Self.tree(dir) == [])
+        // A folder that was there before (without a password) stays, with
+        // nothing of the failed creation in it.
+        dir.write("mail/\(Self.user)/cur/keep", "")
+        #expect(passdb(auth, "password123", Self.user) == .notFound)
+        #expect(Self.tree(dir) == [Self.user, Self.user + "/cur", Self.user + "/cur/keep"])
+        auth.writePassword = { Files.writeAll($0, $1) }
+        let hash = try #require(Self.hash(passdb(auth, "password123", Self.user)))
+        #expect(dir.read("mail/\(Self.user)/password") == hash)
+        #expect(dir.exists("mail/\(Self.user)/enforceE2EEincoming"))
+    }
+
+    @Test func aFailedRenameKeepsAFlagItDidNotMake() throws {
+        let dir = TempDir()
+        let auth = testAuth(testConfig(dir), dir: dir)
+        // A directory named "password": the rename fails for real.
+        try FileManager.default.createDirectory(atPath: dir.path + "/mail/\(Self.user)/password", withIntermediateDirectories: true)
+        #expect(passdb(auth, "password123", Self.user) == .notFound)
+        #expect(Self.tree(dir) == [Self.user, Self.user + "/password"])
+        // With a flag already there (e.g. from an older half-made account),
+        // the failure leaves it, and a later success keeps it.
+        dir.write("mail/\(Self.user)/enforceE2EEincoming", "")
+        #expect(passdb(auth, "password123", Self.user) == .notFound)
+        #expect(Self.tree(dir) == [Self.user, Self.user + "/enforceE2EEincoming", Self.user + "/password"])
+        try FileManager.default.removeItem(atPath: dir.path + "/mail/\(Self.user)/password")
+        #expect(Self.hash(passdb(auth, "password123", Self.user)) != nil)
+        #expect(Self.tree(dir) == [Self.user, Self.user + "/enforceE2EEincoming", Self.user + "/password"])
+    }
+
+    @Test func hostileNamesNeverLeaveTheMailboxesDir() throws {
+        let dir = TempDir()
+        let auth = testAuth(testConfig(dir), dir: dir)
+        let long = String(repeating: "a", count: 300)
+        let hostile = [
+            "../abcdefg@example.org", "../../../tmp/abcdefgh1@example.org", "abcd/efgh@example.org",
+            "abcd%2fefg@example.org", "abcd%2Fefg@example.org", "..%2f..%2fx@example.org", "abcdefgh\u{0}@example.org",
+            "abcdefgh\n@example.org", "abcdefgh\t@example.org", "abcdefgh\r@example.org", "abcdefgh1@example.org\n",
+            "abcdefgh1@example.org\u{0}", "\u{0}abcdefgh@example.org", long + "@example.org", "ABCDEFGH1@example.org",
+            "Abcdefgh1@example.org", "abcdefgh1@EXAMPLE.ORG", "abcd+efg1@example.org", "\"abcdefg\"@example.org",
+            "\"a b c d\"@example.org", "abcdefgh1@example.org@example.org", "abcdefgh1@other.org",
+            "abcdefgh1@example.org.evil", "abcdefgh1@sub.example.org", "abcdefgh1@xexample.org", ".@example.org",
+            "..@example.org", "...@example.org", ".........@example.org", ".abcdefgh@example.org", "@example.org",
+            "abcdefgh1", "", "/", "/etc/passwd", "abcdéfgh@example.org", "abcde\u{301}fgh@example.org",
+            "abcdefgh1@example.org\u{301}", "abcdefgh1@\u{301}example.org", "абвгдежзи@example.org",
+            "abcdefgh\\@example.org", "abcdefg\u{7f}@example.org", "abcdefgh\u{1}@example.org",
+            "abcdefgh1@example.org/../../x", "abcdefgh1@example.org/", " abcdefgh@example.org",
+        ]
+        for user in hostile {
+            #expect(passdb(auth, "password123", user) == .notFound, "\(user.debugDescription)")
+            #expect(auth.lookup(key: "shared/userdb/\(user)", user: user) == .notFound, "\(user.debugDescription)")
+            #expect(!auth.isSlow(key: "shared/passdb/password123\"\(user)", user: nil) || Address.isSafeMailbox(user, domain: "example.org"))
+        }
+        #expect(Self.tree(dir) == [])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["mail"])
+        // The Python rules: [a-z0-9._-], 9 to 9 code points by default.
+        for user in ["abc.defg1@example.org", "abc_defg1@example.org", "abc-defg1@example.org", "a.b.c.d.e@example.org"] {
+            #expect(Self.hash(passdb(auth, "password123", user)) != nil, "\(user)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/mail").count == 4)
+    }
+
+    @Test func lengthLimitsComeFromChatmailIni() throws {
+        let dir = TempDir()
+        let auth = testAuth(testConfig(dir, extra: """
+            username_min_length = 3
+            username_max_length = 12
+            password_min_length = 15
+            """), dir: dir)
+        #expect(passdb(auth, "fourteen-chars", "abc@example.org") == .notFound)
+        #expect(Self.hash(passdb(auth, "fifteen-chars!!", "abc@example.org")) != nil)
+        #expect(passdb(auth, "fifteen-chars!!", "ab@example.org") == .notFound)
+        #expect(Self.hash(passdb(auth, "fifteen-chars!!", "abcdefghijkl@example.org")) != nil)
+        #expect(passdb(auth, "fifteen-chars!!", "abcdefghijklm@example.org") == .notFound)
+        // Code points, as Python's len(): 15 "ä" are 15 characters, 30 bytes.
+        #expect(Self.hash(passdb(auth, String(repeating: "ä", count: 15), "xyz@example.org")) != nil)
+        // Dots are allowed characters, but "." and ".." never reach the disk.
+        #expect(passdb(auth, "fifteen-chars!!", "...@example.org") == .notFound)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/mail").sorted()
+            == ["abc@example.org", "abcdefghijkl@example.org", "xyz@example.org"])
+    }
+
+    @Test func refusalTextsCannotForgeLogLines() {
+        let dir = TempDir()
+        let rules = testAuth(testConfig(dir), dir: dir).rules
+        #expect(rules.refusal(addr: "abcdefg\n1@example.org", password: "password123")
+            == "localpart 'abcdefg\\n1' contains invalid characters")
+        #expect(rules.refusal(addr: "ab\ncd\n@x@example.org", password: "password123")
+            == "user 'ab\\ncd\\n@x@example.org' is not a proper e-mail address")
+        #expect(rules.refusal(addr: "a\u{0}c@example.org", password: "password123")
+            == "localpart a\\x00c has to be between 9 and 9 chars long")
+        #expect(rules.refusal(addr: ".bcdefgh1@example.org", password: "password123")
+            == "user '.bcdefgh1@example.org' cannot be a mailbox name under \(dir.path)/mail")
+        #expect(rules.refusal(addr: Self.user, password: "password\u{0}123") == "Password must not contain a NUL character")
+        #expect(rules.refusal(addr: Self.user, password: String(repeating: "x", count: 512))
+            == "Password needs to be at most 511 bytes long")
+        #expect(logQuoted("it's") == #"'it\'s'"#)
+        #expect(logEscaped(String(repeating: "x", count: 300)).count == 203)
+    }
+
+    @Test func unescapedQuotesInThePassdbKeyAreRefused() {
+        let dir = TempDir()
+        let auth = testAuth(testConfig(dir), dir: dir)
+        // Dovecot escapes every quote; a third field is not Dovecot.
+        #expect(auth.lookup(key: "shared/passdb/pass\"word123\"\(Self.user)", user: nil) == .notFound)
+        #expect(auth.lookup(key: "shared/passdb/password123\"\(Self.user)\"x", user: nil) == .notFound)
+        #expect(Self.tree(dir) == [])
+        // A combining mark after a separator does not hide it.
+        #expect(DoveAuth.splitEscaped("p\"\u{301}u") == ["p", "\u{301}u"])
+        #expect(DoveAuth.splitEscaped("\\\u{301}\"u") == ["\u{301}", "u"])
+        guard case .found = auth.lookup(key: "shared/passdb/\u{301}password1\"\(Self.user)", user: nil) else {
+            Issue.record("a password starting with a combining mark"); return
+        }
+    }
+
+    @Test func concurrentFirstLoginsWithFailuresKeepTheInvariant() async throws {
+        // Half the logins fail while writing: whichever order they run in,
+        // a folder with a password has the flag and the hash of a login that
+        // succeeded, and every answer carries that hash.
+        for round in 0..<5 {
+            let dir = TempDir()
+            let auth = testAuth(testConfig(dir), dir: dir)
+            // The login's task says whether its write fails.
+            auth.writePassword = { fd, bytes in FailingWrites.current ? false : Files.writeAll(fd, bytes) }
+            let results = await withTaskGroup(of: (String, DictLookupResult).self) { group in
+                for i in 0..<16 {
+                    let pw = (i % 2 == 0 ? "fail" : "good") + "password\(i)"
+                    group.addTask {
+                        FailingWrites.$current.withValue(pw.hasPrefix("fail")) { (pw, self.passdb(auth, pw, Self.user)) }
+                    }
+                }
+                var all: [(String, DictLookupResult)] = []
+                for await r in group { all.append(r) }
+                return all
+            }
+            // Eight logins write successfully, so one of them created it.
+            let stored = try #require(dir.read("mail/\(Self.user)/password"), "round \(round)")
+            #expect(dir.exists("mail/\(Self.user)/enforceE2EEincoming"))
+            let winners = results.filter { PasswordHash.verify($0.0, stored: stored) }
+            #expect(winners.count == 1, "round \(round)")
+            #expect(winners.allSatisfy { $0.0.hasPrefix("good") })
+            for (pw, r) in results {
+                // A failing login that came after the winner gets the record
+                // (Dovecot refuses its password); before it, nothing.
+                if let h = Self.hash(r) { #expect(h == stored) } else { #expect(pw.hasPrefix("fail")) }
+            }
+            #expect(!Self.tree(dir).contains { $0.contains(".tmp") })
+        }
+    }
+}
+
+/// Which concurrent test logins should fail their password write.
+enum FailingWrites {
+    @TaskLocal static var current = false
 }

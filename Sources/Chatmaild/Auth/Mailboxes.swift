@@ -37,21 +37,6 @@ struct Mailboxes: Sendable {
         return text
     }
 
-    /// Writes the hash atomically and marks the new address as accepting
-    /// only encrypted incoming mail.
-    func setPassword(_ addr: String, hash: String) -> Bool {
-        guard let home = path(addr), Files.makeDirectories(home) else {
-            Log.error("could not write password for: \(addr)")
-            return false
-        }
-        guard Files.writeAtomically(home + "/password", Array(hash.utf8)),
-              Files.touch(home + "/enforceE2EEincoming") else {
-            Log.error("could not write password for: \(addr) (\(Files.errorText))")
-            return false
-        }
-        return true
-    }
-
     /// Entries of mailboxes_dir that look like addresses.
     func addresses() -> [String] {
         (Files.list(dir) ?? []).filter { $0.contains("@") }.sorted()

@@ -12,6 +12,16 @@ public enum DictRequest: Equatable, Sendable {
     case commit(id: String)
     case rollback(id: String)
     case unknown(String)
+    /// A line that is not valid UTF-8, parsed with replacement characters.
+    /// Its text is not what the client sent (a password hashed from it would
+    /// not be the one Dovecot checks), so it never reaches the service as is.
+    indirect case invalidUTF8(DictRequest)
+
+    /// Parses one line of raw bytes without its trailing newline.
+    public static func parse(bytes: some Collection<UInt8>) -> DictRequest {
+        if let text = String(validating: bytes, as: UTF8.self) { return parse(Substring(text)) }
+        return .invalidUTF8(parse(Substring(String(decoding: bytes, as: UTF8.self))))
+    }
 
     /// Parses one line without its trailing newline. Never fails: anything
     /// malformed is `.unknown`, which is logged and gets no reply.
@@ -198,6 +208,24 @@ public struct DictSession {
             transactions.removeValue(forKey: id)
         case let .unknown(line):
             Log.warning("unknown dictproxy request: \(line.debugDescription)")
+        case let .invalidUTF8(request):
+            // The Python server dropped the connection (a decode error);
+            // we answer what needs an answer with a failure and go on.
+            Log.warning("dict request is not valid UTF-8")
+            switch request {
+            case .lookup:
+                return .reply("F\n")
+            case .iterate:
+                return .reply("\n")  // an empty iteration
+            case let .begin(id, user):
+                _ = handle(.begin(id: id, user: user))
+                transactions[id]?.ok = false
+            case let .set(id, _, _), let .unset(id, _):
+                transactions[id]?.ok = false
+            case .commit, .rollback, .hello, .unknown, .invalidUTF8:
+                // These reach no service: ids only select transactions.
+                return handle(request)
+            }
         }
         return .none
     }

@@ -65,12 +65,14 @@ final class DictConnectionHandler: ChannelInboundHandler {
     private var session: DictSession
     private let pool: NIOThreadPool?
     private var input: ByteBuffer?
-    private var queued: [String] = []
+    private var queued: [DictRequest] = []
     /// Replies not yet written, in request order; nil while still pending.
     private var slots: [String?] = []
     /// Request index of `slots[0]`.
     private var firstSlot = 0
     private var output = ""
+    /// Set when a line broke the length limit: nothing more is read.
+    private var closing = false
     /// Pipelined requests in flight per connection; more wait in `queued`.
     static let maxInFlight = 256
 
@@ -80,11 +82,25 @@ final class DictConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
         var incoming = unwrapInboundIn(data)
         if input == nil { input = incoming } else { input!.writeBuffer(&incoming) }
-        while let line = nextLine() { queued.append(line) }
-        if let buffered = input?.readableBytes, buffered > DictServer.maxLineLength {
+        // Every line is held to the limit, however it arrived: complete in
+        // one read, or completed by this read after earlier ones.
+        var tooLong = false
+        scan: while let next = nextLine() {
+            switch next {
+            case .line(let bytes):
+                if !bytes.isEmpty { queued.append(DictRequest.parse(bytes: bytes)) }
+            case .tooLong:
+                tooLong = true
+                break scan
+            }
+        }
+        // The start of a line that is already too long, its newline not yet here.
+        if tooLong || (input?.readableBytes ?? 0) > DictServer.maxLineLength {
             Log.warning("dict request line longer than \(DictServer.maxLineLength) bytes; closing connection")
+            closing = true
             input = nil
             queued.removeAll()
             context.close(promise: nil)
@@ -101,9 +117,18 @@ final class DictConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    private func nextLine() -> String? {
+    private enum Line {
+        /// A complete line without its newline (and a CR before it).
+        case line([UInt8])
+        /// A complete line over the limit; it stays unread.
+        case tooLong
+    }
+
+    /// The next complete line, nil if no newline is buffered.
+    private func nextLine() -> Line? {
         guard var buf = input, let nl = buf.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
         let length = nl - buf.readerIndex
+        guard length <= DictServer.maxLineLength else { return .tooLong }
         var bytes = buf.readBytes(length: length)!
         buf.moveReaderIndex(forwardBy: 1)
         if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
@@ -111,14 +136,13 @@ final class DictConnectionHandler: ChannelInboundHandler {
             if buf.readerIndex > 65536 { buf.discardReadBytes() }
             input = buf
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return .line(bytes)
     }
 
     private func process(context: ChannelHandlerContext) {
         while slots.count < Self.maxInFlight, !queued.isEmpty {
-            let line = queued.removeFirst()
-            if line.isEmpty { continue }
-            switch session.handle(DictRequest.parse(Substring(line)), offload: pool != nil) {
+            let request = queued.removeFirst()
+            switch session.handle(request, offload: pool != nil) {
             case .none: break
             case .reply(let text):
                 if slots.isEmpty { output += text } else { slots.append(text) }
