@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(name: "chatmaild", dependencies: ["Chatmaild"]),
 
         // The engine against real Debian 12 lab hosts (scripts/test-engine-lab, scripts/bench-engine).
-        .executableTarget(name: "engine-lab", dependencies: ["Deploy"]),
+        .executableTarget(name: "engine-lab", dependencies: ["Deploy", "ChatmailConfig"]),
 
         // Corpus: malformed chatmail.ini files, read by path.
         .testTarget(name: "ChatmailConfigTests", dependencies: ["ChatmailConfig"], exclude: ["Corpus"]),

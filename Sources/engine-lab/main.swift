@@ -6,6 +6,10 @@
 //   engine-lab bench HOST     one run of the bench manifest, as key=value lines
 //   engine-lab bench-packages the bench manifest's packages (for the apt-get baseline)
 //   engine-lab bench-count    the bench manifest's number of resources
+//   engine-lab render-postfix INI DIR   the Postfix component's files for INI
+//                             written into DIR (scripts/test-filtermail-postfix
+//                             runs a throw-away Postfix on them)
+import ChatmailConfig
 import Deploy
 import Foundation
 
@@ -61,6 +65,20 @@ if args == ["bench-count"] {
     let s = LabSettings(hostName: "", filesURL: "", sums: [:], arch: "")
     print(benchManifest(s).resources.count)
     exit(0)
+}
+if args.count == 3, args[0] == "render-postfix" {
+    do {
+        let config = try ChatmailConfig.load(path: args[1])
+        for resource in try Postfix().manifest(DeployContext(config: config)).resources {
+            guard case .file(let file) = resource, file.path.hasPrefix("/etc/postfix/") else { continue }
+            let name = (file.path as NSString).lastPathComponent
+            try Data(file.content).write(to: URL(fileURLWithPath: args[2] + "/" + name))
+        }
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("engine-lab render-postfix: \(error)\n".utf8))
+        exit(1)
+    }
 }
 guard args.count == 2, ["test", "bench"].contains(args[0]) else {
     FileHandle.standardError.write(Data("usage: engine-lab test|bench HOST\n".utf8))
