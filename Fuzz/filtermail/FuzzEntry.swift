@@ -5,12 +5,14 @@
 //   1  OpenPGP packet walk, compared with an independent oracle
 //   2  SMTP command parser; parsed addresses must be clean
 //   3  the data armored as a PGP/MIME message: the verdict must match the oracle
+//   4  SMTP path canonicalisation: a plain address is its own canonical form
+//   5  From: header parser: a mailbox found is one clean addr-spec
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let input = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
-    switch data[0] % 4 {
+    switch data[0] % 6 {
     case 0:
         for mode in FilterMode.allCases {
             let policy = MailPolicy(mode: mode, flags: MailboxFlags(enforcesE2EE: { $0.hasPrefix("e") }, isDisabled: { $0.hasPrefix("d") }))
@@ -31,6 +33,21 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             precondition(address == ASCII.lowercased(address))
             precondition(!address.contains { $0 == " " || $0 == "<" || $0 == ">" || $0 == "\r" || $0 == "\n" })
         default: break
+        }
+    case 4:
+        let raw = String(decoding: input, as: UTF8.self)
+        if let path = MailPath.parse(raw) {
+            precondition(!path.local.isEmpty && !path.domain.isEmpty)
+            if path.isPlain {
+                precondition(ASCII.same(path.canonical, ASCII.lowercased(raw)), "plain but not canonical")
+                precondition(path.canonical.utf8.allSatisfy { ASCII.isPlainLocalByte($0) || $0 == UInt8(ascii: "@") })
+                precondition(path.isSafeMailboxName)
+            }
+        }
+    case 5:
+        if let mailbox = FromHeader.mailbox(String(decoding: input, as: UTF8.self)) {
+            precondition(mailbox.utf8.filter { $0 == UInt8(ascii: "@") }.count >= 1)
+            precondition(!mailbox.utf8.contains { $0 < 32 || $0 == 127 }, "control character in a mailbox")
         }
     default:
         let message = Oracle.pgpMIME(payload: input)

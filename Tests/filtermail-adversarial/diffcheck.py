@@ -41,20 +41,20 @@ ARMOR_END = b"-----END PGP MESSAGE-----"
 # ---------------------------------------------------------------------------
 # OpenPGP: an independent packet walk (RFC 4880 / RFC 9580 framing only).
 
-def _packet_tags(data: bytes):
-    """Tags of the packets in `data`, or a string saying why it is not a
-    clean packet sequence. Partial lengths are allowed only for SEIPD (and
-    the other data packets), as in RFC 4880 4.2.2.4."""
-    tags, i = [], 0
+def _packets(data: bytes):
+    """[(tag, offset of the body's first octet)] of the packets in `data`,
+    or a string saying why it is not a clean packet sequence. Partial
+    lengths are allowed only on data packets (RFC 4880 4.2.2.4)."""
+    packets, i = [], 0
     while i < len(data):
         b = data[i]
         if not b & 0x80:
             return f"byte {i}: not a packet header"
         if b & 0x40:  # new format
-            tag, i = b & 0x3F, i + 1
+            tag, i, body = b & 0x3F, i + 1, None
             while True:
                 if i >= len(data):
-                    return f"packet {len(tags)}: truncated length"
+                    return f"packet {len(packets)}: truncated length"
                 l0 = data[i]
                 if l0 < 192:
                     length, i = l0, i + 1
@@ -68,9 +68,11 @@ def _packet_tags(data: bytes):
                     length, i = int.from_bytes(data[i + 1:i + 5], "big"), i + 5
                 else:  # partial body length: a chunk, then more length octets
                     if tag not in (8, 9, 11, 18, 20):
-                        return f"packet {len(tags)} (tag {tag}): partial length on a non-data packet"
+                        return f"packet {len(packets)} (tag {tag}): partial length on a non-data packet"
+                    body = i + 1 if body is None else body
                     i += 1 + (1 << (l0 & 0x1F))
                     continue
+                body = i if body is None else body
                 i += length
                 break
         else:  # old format
@@ -82,11 +84,12 @@ def _packet_tags(data: bytes):
                 if i + n > len(data):
                     return "truncated length"
                 length, i = int.from_bytes(data[i:i + n], "big"), i + n
+            body = i
             i += length
         if i > len(data):
-            return f"packet {len(tags)} (tag {tag}): runs past the end"
-        tags.append(tag)
-    return tags
+            return f"packet {len(packets)} (tag {tag}): runs past the end"
+        packets.append((tag, body))
+    return packets
 
 
 def _dearmor(text: bytes):
@@ -119,50 +122,17 @@ def _openpgp_problem(text: bytes):
     data = _dearmor(text)
     if isinstance(data, str):
         return data
-    tags = _packet_tags(data)
-    if isinstance(tags, str):
-        return tags
+    packets = _packets(data)
+    if isinstance(packets, str):
+        return packets
+    tags = [t for t, _ in packets]
     if not tags or tags[-1] != 18 or tags.count(18) != 1 or any(t not in (1, 3) for t in tags[:-1]):
         return f"packet tags {tags} are not PKESK/SKESK* then one SEIPD"
-    version = _seipd_version(data)
+    body = packets[-1][1]
+    version = data[body] if body < len(data) else None
     if version not in (1, 2):
         return f"SEIPD version {version}"
     return None
-
-
-def _seipd_version(data: bytes):
-    """First body octet of the last packet (the SEIPD)."""
-    i, last = 0, None
-    while i < len(data):
-        b, start = data[i], i
-        if b & 0x40:
-            i += 1
-            l0 = data[i]
-            if l0 < 192:
-                body, i = i + 1, i + 1 + l0
-            elif l0 < 224:
-                body, i = i + 2, i + 2 + ((l0 - 192) << 8) + data[i + 1] + 192
-            elif l0 == 255:
-                body, i = i + 5, i + 5 + int.from_bytes(data[i + 1:i + 5], "big")
-            else:  # partial: the body starts right after the first length octet
-                body = i + 1
-                i += 1 + (1 << (l0 & 0x1F))
-                while i < len(data) and 224 <= data[i] < 255:
-                    i += 1 + (1 << (data[i] & 0x1F))
-                if i < len(data):
-                    l0 = data[i]
-                    i += 1 + l0 if l0 < 192 else 2 + ((l0 - 192) << 8) + data[i + 1] + 192 if l0 < 224 \
-                        else 5 + int.from_bytes(data[i + 1:i + 5], "big")
-        else:
-            ltype, n = b & 3, 1 << (b & 3)
-            if ltype == 3:
-                body, i = i + 1, len(data)
-            else:
-                body = i + 1 + n
-                i = body + int.from_bytes(data[i + 1:i + 1 + n], "big")
-        last = data[body] if body < len(data) else None
-        del start
-    return last
 
 
 # ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ Secure-Join request must give none. Ends with
 import os
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corpus  # noqa: E402
 from corpus import BOUNDARY as B, encrypted, plain, securejoin, text_part  # noqa: E402

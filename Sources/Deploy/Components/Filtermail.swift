@@ -1,5 +1,5 @@
 /// The two `chatmaild filtermail` services Postfix hands mail to: outgoing
-/// (ports 587/465) and incoming (port 25). They run the binary the Chatmaild
+/// (ports 587/465) and incoming (port 25, and `/mxdeliv` from nginx). They run the binary the Chatmaild
 /// component installs and read the chatmail.ini it installs. Unlike the
 /// Python tool, a changed chatmail.ini restarts them too: they read limits
 /// such as max_message_size and the send rate only when they start.
@@ -32,6 +32,7 @@ public struct Filtermail: Component {
 
     public func listeners(_ context: DeployContext) -> [Listener] {
         [Listener(context.config.filtermailSMTPPort, process: "chatmaild", purpose: "filtermail (outgoing)"),
-         Listener(context.config.filtermailSMTPPortIncoming, process: "chatmaild", purpose: "filtermail (incoming)")]
+         Listener(context.config.filtermailSMTPPortIncoming, process: "chatmaild", purpose: "filtermail (incoming)"),
+         Listener(context.config.filtermailHTTPPortIncoming, process: "chatmaild", purpose: "filtermail (incoming /mxdeliv)")]
     }
 }

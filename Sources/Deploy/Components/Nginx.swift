@@ -42,6 +42,9 @@ public struct Nginx: Component {
             // page fetches it) and rate-limit it instead.
             "selfSigned": config.tlsMode == .selfSigned,
             "mxdelivPort": String(config.filtermailHTTPPortIncoming),
+            // Room for dot-stuffing and a little more, so that filtermail,
+            // not nginx, refuses an oversize message (413 with "552 ...").
+            "mxdelivMaxBody": String(config.maxMessageSize + config.maxMessageSize / 16 + 65536),
             "cgiScript": Fcgiwrap.scriptPath,
         ] as [String: Any])
     }

@@ -41,7 +41,10 @@ enum DataCheck {
                     inHeader = false
                 } else if !inHeader, length > 2, bytes[lineStart] == 45, bytes[lineStart + 1] == 45,
                           !startsWithArmorLine(bytes, lineStart, length) {
-                    inHeader = true
+                    // "--b" opens a part's header; "--b--" closes the
+                    // multipart, and what follows is epilogue.
+                    let closing = length > 4 && bytes[i - 2] == 45 && bytes[i - 3] == 45
+                    inHeader = !closing
                 }
                 lineStart = i + 1
             case 13:

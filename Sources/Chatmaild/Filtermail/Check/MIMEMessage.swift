@@ -70,6 +70,13 @@ struct MIMEEntity {
         return MIMEEntity(headers: headers, body: bytes[bytes.endIndex...])
     }
 
+    /// `--anything` or `Field-Name:`.
+    static func looksLikeDelimiterOrField(_ line: ArraySlice<UInt8>) -> Bool {
+        if line.starts(with: [45, 45]) { return true }
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { return false }
+        return line[..<colon].allSatisfy { $0 > 32 && $0 < 127 }
+    }
+
     /// A multipart may not be transfer-encoded (RFC 2045 §6.4); a reader
     /// that decodes it anyway would see a different structure.
     var hasIdentityEncoding: Bool {
@@ -101,7 +108,13 @@ struct MIMEEntity {
                 guard Lines.trimmed(line).isEmpty else { return nil }
                 continue
             }
-            guard line.count >= dash.count, line.starts(with: dash) else { continue }
+            guard line.count >= dash.count, line.starts(with: dash) else {
+                // The preamble is never shown, but a reader that found a
+                // different boundary would show it: no delimiter-like or
+                // header-like line may hide there.
+                if partStart == nil, Self.looksLikeDelimiterOrField(line) { return nil }
+                continue
+            }
             let rest = line[(line.startIndex + dash.count)...]
             let isClose = rest.elementsEqual([45, 45])
             // "--boundaryX", "--boundary " or "--boundary--x": a delimiter
