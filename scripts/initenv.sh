@@ -24,6 +24,8 @@ TEST_PACKAGES+=(openssh-server openssh-client)
 # use its smtp-sink/smtp-source. Installed as "No configuration", so the
 # system's own Postfix stays unconfigured and does not listen anywhere.
 TEST_PACKAGES+=(postfix)
+# filtermail's adversarial suite encrypts its messages with real gpg.
+TEST_PACKAGES+=(gnupg)
 # The base components' tests check the rendered configs with the real tools:
 # unbound-checkconf, and Debian's mtail running our mtail program over sample
 # journal lines (systemd-analyze and apt-config come with the base system).
