@@ -51,6 +51,8 @@ import diffcheck  # noqa: E402
 OP_TIMEOUT = 15.0        # one reply, one write
 DATA_TIMEOUT = 60.0      # the verdict after a large message
 MAX_REPLY_LINES = 100
+LONGLINE_WAIT = 5.0      # for a reply to, or the close after, an over-long line
+END_PIPELINED = True     # NOOP and QUIT in one write after the last verdict
 MAX_BUFFER = 1 << 20
 
 
@@ -232,6 +234,7 @@ def session_start(conn):
     code, text = conn.command(b"EHLO adversary.test")
     if code != 250:
         raise Closed(f"EHLO {text}")
+    return text
 
 
 def transaction(conn, case, notes):
@@ -269,9 +272,14 @@ def transaction(conn, case, notes):
 def session_end(conn, notes):
     """NOOP and QUIT must get exactly 250 and 221: any other reply first
     answers a command the gate took out of the message data (smuggling)."""
-    conn.send(b"NOOP\r\nQUIT\r\n")
     got = []
     try:
+        if END_PIPELINED:
+            conn.send(b"NOOP\r\nQUIT\r\n")
+        else:
+            conn.send(b"NOOP\r\n")
+            got.append(conn.reply(5)[0])
+            conn.send(b"QUIT\r\n")
         for _ in range(20):
             code, text = conn.reply(5)
             got.append(code)
@@ -282,7 +290,7 @@ def session_end(conn, notes):
     except Timeout:
         got.append("timeout")
     if got != [250, 221]:
-        notes.append(f"after the verdict NOOP+QUIT gave {got} (session ended, or extra replies)")
+        notes.append(f"after the verdict NOOP, QUIT gave {got} (session ended, or extra replies)")
         return False
     return True
 
@@ -356,6 +364,42 @@ def run_pipelined(host, port, case):
     return ("data", "accept" if verdict == 250 else verdict), notes, session_ok
 
 
+def run_pipelined_rfc2920(host, port, case):
+    """Pipelining as RFC 2920 allows it, for a server that enforces its
+    limits (Postfix drops a client that writes before the greeting or
+    past a command that must end a group): MAIL, RCPT... and DATA in one
+    write, then the message and NOOP in one write, then QUIT."""
+    notes = []
+    conn = Conn(host, port)
+    try:
+        session_start(conn)
+        conn.send(mail_line(case) + b"\r\n" + b"".join(b"RCPT TO:<" + enc(r) + b">\r\n" for r in case["rcpt"])
+                  + b"DATA\r\n")
+        replies = [conn.reply() for _ in range(len(case["rcpt"]) + 2)]
+        refusals = [(stage, code, text) for stage, (code, text) in zip(
+            ["mail"] + ["rcpt"] * len(case["rcpt"]), replies) if code >= 400]
+        notes += [text for _, _, text in refusals]
+        if replies[-1][0] == 354:
+            conn.send(wire(case) + b"NOOP\r\n")
+            code, text = conn.reply(DATA_TIMEOUT)
+            if code != 250:
+                notes.append(text)
+            outcome = ("data", "accept" if code == 250 else code)
+        else:
+            conn.send(b"NOOP\r\n")
+            outcome = refusals[0][:2] if refusals else ("data-cmd", replies[-1][0])
+        got = [conn.reply(5)[0]]
+        conn.send(b"QUIT\r\n")
+        got.append(conn.reply(5)[0])
+        if got != [250, 221]:
+            notes.append(f"after the verdict NOOP, QUIT gave {got}")
+        return outcome, notes, got == [250, 221]
+    except (Closed, Timeout) as e:
+        return ("error", type(e).__name__.lower()), notes, False
+    finally:
+        conn.close()
+
+
 def run_bdat(host, port, case):
     """BDAT is not offered: it must be refused, and its chunk ("RSET\\r\\n",
     6 bytes) must then be read as the RSET command."""
@@ -378,6 +422,38 @@ def run_bdat(host, port, case):
         conn.close()
 
 
+def run_bdat_chunk(host, port, case):
+    """For a server that offers CHUNKING (Postfix does, and turns the
+    chunks into DATA for its proxy filter): the case's message in one
+    BDAT LAST chunk; the verdict counts as the end-of-data reply. A
+    server without CHUNKING gets run_bdat."""
+    notes = []
+    conn = Conn(host, port)
+    try:
+        if "CHUNKING" not in session_start(conn).upper():
+            conn.close()
+            return run_bdat(host, port, case)
+        code, text = conn.command(mail_line(case))
+        outcome = ("mail", code) if code != 250 else None
+        for r in case["rcpt"] if outcome is None else []:
+            code, text = conn.command(b"RCPT TO:<" + enc(r) + b">")
+            if code >= 400:
+                outcome = ("rcpt", code)
+                break
+        if outcome is None:
+            data = case["data"]
+            conn.send(b"BDAT %d LAST\r\n" % len(data) + data)
+            code, text = conn.reply(DATA_TIMEOUT)
+            outcome = ("data", "accept" if code == 250 else code)
+        if code != 250:
+            notes.append(text)
+        return outcome, notes, session_end(conn, notes)
+    except (Closed, Timeout) as e:
+        return ("error", type(e).__name__.lower()), notes, False
+    finally:
+        conn.close()
+
+
 def run_longline(host, port, case):
     """An over-long command line (complete or not) gets 500, then close."""
     notes = []
@@ -388,7 +464,7 @@ def run_longline(host, port, case):
         codes = []
         try:
             for _ in range(5):
-                code, text = conn.reply(5)
+                code, text = conn.reply(LONGLINE_WAIT)
                 codes.append(code)
                 if code >= 400:
                     notes.append(text)
@@ -398,7 +474,7 @@ def run_longline(host, port, case):
         refusals = [c for c in codes if isinstance(c, int) and c >= 400]
         outcome = ("line", refusals[0]) if refusals else ("error", f"replies {codes}")
         ok = True
-        if case.get("close") and refusals and not conn.closed_within(5):
+        if case.get("close") and refusals and not conn.closed_within(LONGLINE_WAIT):
             notes.append("connection not closed after the refusal")
             ok = False
         return outcome, notes, ok
@@ -464,6 +540,20 @@ def units(cases):
     return out
 
 
+def run_unit(host, port, group, postfix=False):
+    """[(case, outcome, notes, session_ok)] for one connection's cases.
+    For Postfix, pipelining keeps to RFC 2920 and a BDAT case sends its
+    message with BDAT (Postfix offers CHUNKING)."""
+    mode = group[0].get("mode")
+    if mode == "pipeline":
+        return [[group[0], *(run_pipelined_rfc2920 if postfix else run_pipelined)(host, port, group[0])]]
+    if mode == "bdat":
+        return [[group[0], *(run_bdat_chunk if postfix else run_bdat)(host, port, group[0])]]
+    if mode == "longline":
+        return [[group[0], *run_longline(host, port, group[0])]]
+    return run_group(host, port, group)
+
+
 def replay(args):
     host_ip = socket.gethostbyname(args.host)
     if not ipaddress.ip_address(host_ip).is_loopback:
@@ -475,16 +565,7 @@ def replay(args):
     passed = failed = accepted = refused = disagreements = 0
     refused_cases = []
     for group in units(cases):
-        mode = group[0].get("mode")
-        if mode == "pipeline":
-            results = [[group[0], *run_pipelined(host_ip, args.port, group[0])]]
-        elif mode == "bdat":
-            results = [[group[0], *run_bdat(host_ip, args.port, group[0])]]
-        elif mode == "longline":
-            results = [[group[0], *run_longline(host_ip, args.port, group[0])]]
-        else:
-            results = run_group(host_ip, args.port, group)
-        for case, outcome, notes, session_ok in results:
+        for case, outcome, notes, session_ok in run_unit(host_ip, args.port, group):
             problems = []
             if not matches(case, outcome):
                 problems.append(f"expected {describe_expect(case)} got {describe(outcome)}")
@@ -560,7 +641,8 @@ class SinkHandler(socketserver.StreamRequestHandler):
 
     def handle(self):
         out = self.wfile.write
-        out(b"220 sink ESMTP\r\n")
+        lmtp = self.server.lmtp
+        out(b"220 sink " + (b"LMTP" if lmtp else b"ESMTP") + b"\r\n")
         mail_from, rcpt = None, []
         for _ in range(1_000_000):
             line = self.rfile.readline(1 << 16)
@@ -568,7 +650,7 @@ class SinkHandler(socketserver.StreamRequestHandler):
                 return
             cmd = line.rstrip(b"\r\n")
             verb = cmd[:4].upper()
-            if verb in (b"EHLO", b"HELO"):
+            if verb == (b"LHLO" if lmtp else b"EHLO") or verb == b"HELO" and not lmtp:
                 out(b"250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 OK\r\n")
             elif verb == b"MAIL":
                 mail_from, rcpt = _angle(cmd), []
@@ -582,8 +664,9 @@ class SinkHandler(socketserver.StreamRequestHandler):
                 if data is None:
                     return
                 self._store(mail_from, rcpt, data)
+                # LMTP (RFC 2033): one reply per recipient.
+                out(b"250 OK stored\r\n" * (len(rcpt) if lmtp else 1))
                 mail_from, rcpt = None, []
-                out(b"250 OK stored\r\n")
             elif verb == b"RSET":
                 mail_from, rcpt = None, []
                 out(b"250 OK\r\n")
@@ -630,15 +713,17 @@ class SinkServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
-def serve_sink(directory, ports):
+def serve_sink(directory, ports, lmtp_ports=()):
     os.makedirs(directory, exist_ok=True)
     servers = []
-    for p in ports:
+    for p, lmtp in [(p, False) for p in ports] + [(p, True) for p in lmtp_ports]:
         s = SinkServer(("127.0.0.1", int(p)), SinkHandler)
         s.store_dir = directory
+        s.lmtp = lmtp
         servers.append(s)
         threading.Thread(target=s.serve_forever, daemon=True).start()
-    print(f"sink listening on {', '.join(map(str, ports))}", flush=True)
+    print(f"sink listening on {', '.join(map(str, ports))}"
+          + (f", LMTP on {', '.join(map(str, lmtp_ports))}" if lmtp_ports else ""), flush=True)
     try:
         while True:
             time.sleep(3600)
@@ -675,39 +760,248 @@ def is_bounce(data):
             and msg.get_content_type() == "multipart/report")
 
 
+def record_problems(rec, mailboxes, outgoing_ports):
+    """Why one stored message is unsafe ([] if it is safe): a smuggled
+    message, a DISABLED mailbox in its envelope, or cleartext to an
+    enforcing mailbox (by every mailbox its recipients could resolve to)
+    or from the outgoing gate."""
+    problems = []
+    data = rec["data"]
+    outgoing = rec["port"] in outgoing_ports
+    boxes = set().union(*(mailbox_candidates(r) for r in rec["rcpt"])) if rec["rcpt"] else set()
+    enforcing = sorted(b for b in boxes if os.path.exists(os.path.join(mailboxes, b, "enforceE2EEincoming")))
+    disabled = sorted(b for b in boxes | mailbox_candidates(rec["mail_from"] or "x@y")
+                      if os.path.exists(os.path.join(mailboxes, b, "DISABLED")))
+    if b"<smuggled-" in data:
+        problems.append("a smuggled message reached the sink")
+    if disabled:
+        problems.append(f"DISABLED mailbox in the envelope: {disabled}")
+    # An Autocrypt Setup Message to oneself is the one cleartext the
+    # outgoing gate passes (upstream's exception).
+    self_asm = (outgoing and len(rec["rcpt"]) == 1 and rec["rcpt"][0] == rec["mail_from"]
+                and b"\r\nSubject: Autocrypt Setup Message\r\n" in data)
+    if (outgoing and not self_asm) or enforcing:
+        leak = b"SECRET" in data
+        if not leak and (outgoing or not is_bounce(data)):
+            leak = bool(diffcheck.check(data))
+        if leak:
+            problems.append("cleartext " + ("from the outgoing gate" if outgoing else f"to enforcing {enforcing}"))
+    return problems
+
+
+def record_label(rec):
+    m = re.search(rb"Message-ID: <([^>]*)>", rec["data"])
+    return f"sink {rec['mail_from']!r} -> {rec['rcpt'][:3]} ({m.group(1).decode() if m else 'no Message-ID'})"
+
+
 def check_sink(directory, mailboxes, outgoing_ports):
     store = SinkStore(directory)
     passed = failed = 0
     for rec in store.records():
-        problems = []
-        data = rec["data"]
-        outgoing = rec["port"] in outgoing_ports
-        boxes = set().union(*(mailbox_candidates(r) for r in rec["rcpt"])) if rec["rcpt"] else set()
-        enforcing = sorted(b for b in boxes if os.path.exists(os.path.join(mailboxes, b, "enforceE2EEincoming")))
-        disabled = sorted(b for b in boxes | mailbox_candidates(rec["mail_from"] or "x@y")
-                          if os.path.exists(os.path.join(mailboxes, b, "DISABLED")))
-        if b"<smuggled-" in data:
-            problems.append("a smuggled message reached the sink")
-        if disabled:
-            problems.append(f"DISABLED mailbox in the envelope: {disabled}")
-        # An Autocrypt Setup Message to oneself is the one cleartext the
-        # outgoing gate passes (upstream's exception).
-        self_asm = (outgoing and len(rec["rcpt"]) == 1 and rec["rcpt"][0] == rec["mail_from"]
-                    and b"\r\nSubject: Autocrypt Setup Message\r\n" in data)
-        if (outgoing and not self_asm) or enforcing:
-            leak = b"SECRET" in data
-            if not leak and (outgoing or not is_bounce(data)):
-                leak = bool(diffcheck.check(data))
-            if leak:
-                problems.append("cleartext " + ("from the outgoing gate" if outgoing else f"to enforcing {enforcing}"))
-        m = re.search(rb"Message-ID: <([^>]*)>", data)
-        label = f"sink {rec['mail_from']!r} -> {rec['rcpt'][:3]} ({m.group(1).decode() if m else 'no Message-ID'})"
+        problems = record_problems(rec, mailboxes, outgoing_ports)
         if problems:
             failed += 1
-            print(f"FAIL {label}: " + "; ".join(problems))
+            print(f"FAIL {record_label(rec)}: " + "; ".join(problems))
         else:
             passed += 1
     print(f"sink-check: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+# ---------------------------------------------------------------------------
+# Through a real Postfix (scripts/test-filtermail-postfix)
+#
+# The same cases, sent to Postfix's port 25 (incoming) and submission port
+# (outgoing) with filtermail as their smtpd_proxy_filter, delivery ending at
+# this script's sink (LMTP for the local domain, SMTP for relayed mail).
+# Postfix refuses or normalises some inputs itself, so the exact codes are
+# not compared. A case expected to be accepted must be accepted and
+# delivered; any other case may be refused by either, or accepted if what
+# arrives is safe. Safety is checked on everything that reached the sink.
+
+ACCEPTED = ("data", "accept")
+TOKEN = re.compile(rb"<adv-[^<>\s]+@" + re.escape(corpus.DOMAIN.encode()) + rb">")
+# Reply texts only filtermail writes; Postfix passes its proxy filter's
+# replies through unchanged.
+FILTERMAIL_TEXT = re.compile(r"Encryption Needed|Invalid DATA|Invalid FROM|Failed to parse message|Invalid from address"
+                             r"|Invalid address in MAIL FROM|Too much mail from|\b\d{3}[ -]Message exceeds maximum size"
+                             r"|Re-injection failed|Line too long|filtermail")
+# Texts both write, word for word.
+SHARED_TEXT = re.compile(r"Bad recipient address syntax|too many recipients|nested MAIL command|need (MAIL|RCPT) command")
+
+
+def refused_by(notes):
+    text = " | ".join(notes)
+    if FILTERMAIL_TEXT.search(text):
+        return "filtermail"
+    return "Postfix or filtermail" if SHARED_TEXT.search(text) else "Postfix"
+
+
+def session_dependent(case):
+    """Verdicts that depend on the session, not on the message: the rate
+    limit (a budget per sender, with this Postfix's own burst size)."""
+    return case["cls"] == "rate-limit" or bool(case.get("session"))
+
+
+# Accepted by filtermail when sent to it directly, refused by Postfix's own
+# envelope rules as the Postfix component configures them (one spelling
+# per mailbox): such a refusal must come from Postfix, at MAIL or RCPT.
+POSTFIX_REFUSES = {
+    "in-rcpt-enc-ok-2": "a percent-hack recipient is routed relaying to Postfix "
+                        "(allow_percent_hack = no, reject_unauth_destination)",
+}
+
+
+def describe_via_postfix(outcome):
+    return f"no verdict ({outcome[1]})" if outcome[0] == "error" else describe(outcome)
+
+
+def claims_protected(data):
+    """The top header section says multipart/encrypted or Secure-Join."""
+    head = re.split(rb"\r?\n\r?\n", data, maxsplit=1)[0]
+    fields = diffcheck._header_fields(head)
+    return any(n == b"secure-join" or n == b"content-type" and v.strip().lower().startswith(b"multipart/encrypted")
+               for n, v in fields)
+
+
+def queued_messages(queue_dir):
+    """Files in a Postfix queue directory's queues (hashed subdirectories)."""
+    n = 0
+    for q in ("maildrop", "incoming", "active", "deferred", "hold", "corrupt"):
+        for _, _, files in itertools.islice(os.walk(os.path.join(queue_dir, q)), 10_000):
+            n += len(files)
+    return n
+
+
+def sent_bytes(case):
+    return case["raw_wire"] if case.get("raw_wire") is not None else case["data"]
+
+
+def via_postfix(args):
+    cases = corpus.load(args.corpus_dir) if args.corpus_dir else corpus.generate()
+    if args.only:
+        cases = [c for c in cases if any(c["name"] == o or fnmatch.fnmatch(c["name"], o) for o in args.only)]
+    ports = {"outgoing": args.submit_port, "incoming": args.mx_port}
+    started = time.monotonic()
+    results = []
+    for direction in ("outgoing", "incoming"):
+        for group in units([c for c in cases if c["direction"] == direction]):
+            results += run_unit("127.0.0.1", ports[direction], group, postfix=True)
+    sending = time.monotonic() - started
+
+    # Delivery is after the queue: wait for every accepted message that
+    # should arrive, and for Postfix's queue to be empty (nothing deferred
+    # that could still leave after the checks).
+    store = SinkStore(args.sink_dir)
+    index = {}  # Message-ID token -> records that hold it
+
+    def refresh():
+        for name, rec in list(store.seen.items()):
+            if "tokens" not in rec:
+                rec["tokens"] = set(TOKEN.findall(rec["data"]))
+                for t in rec["tokens"]:
+                    index.setdefault(t, []).append(rec)
+        return store.records()
+
+    awaited = {token(c) for c, outcome, _, _ in results
+               if outcome == ACCEPTED and c.get("sink") != "none" and token(c) in sent_bytes(c)}
+    deadline = time.monotonic() + args.drain_timeout
+    queued = 0
+    for _ in range(100_000):
+        store.records()
+        refresh()
+        queued = queued_messages(args.postfix_queue) if args.postfix_queue else 0
+        if (awaited <= index.keys() and not queued) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    time.sleep(0.5)  # a bounce written as the queue emptied
+    store.records()
+    refresh()
+    records = list(store.seen.values())
+
+    passed = failed = 0
+
+    def report(ok, label, detail=""):
+        nonlocal passed, failed
+        passed, failed = passed + ok, failed + (not ok)
+        print(("ok   " if ok else "FAIL ") + label + (f": {detail}" if detail else ""))
+
+    # Safety, on every message that reached the sink (the Postfix suite's
+    # own messages too).
+    by_token = {token(c): c for c in cases}
+    unsafe = violations = disagreements = 0
+    for rec in records:
+        problems = record_problems(rec, args.mailboxes, set(args.outgoing_port))
+        case = next((by_token[t] for t in rec["tokens"] if t in by_token), None)
+        if claims_protected(rec["data"]) and not (case and case.get("cleartext_ok")) and not is_bounce(rec["data"]):
+            found = diffcheck.check(rec["data"])
+            if found:
+                disagreements += 1
+                problems.append("differential: " + "; ".join(found[:4]) + (" ..." if len(found) > 4 else ""))
+        rec["problems"] = problems
+        violations += bool(problems)
+        if problems:
+            report(False, f"safety {record_label(rec)}" + (f" [case {case['name']}]" if case else ""),
+                   "; ".join(problems))
+        else:
+            passed += 1
+    report(queued == 0, "Postfix queue empty after the corpus", f"{queued} messages still queued")
+
+    # Verdicts per case.
+    accepted = refused = 0
+    refusers = {}
+    for case, outcome, notes, session_ok in results:
+        recs = index.get(token(case), [])
+        alts = case["expect"] if isinstance(case["expect"], list) else [case["expect"]]
+        is_accept = outcome == ACCEPTED
+        problems = []
+        if is_accept:
+            accepted += 1
+            where = sorted({r for rec in recs for r in rec["rcpt"]})
+            what = "accepted, " + (f"delivered to {', '.join(where[:3])}" if recs else "nothing delivered")
+            what += f" and {len(where) - 3} more" if len(where) > 3 else ""
+        else:
+            refused += 1
+            by = refused_by(notes)
+            refusers[by] = refusers.get(by, 0) + 1
+            what = f"refused {describe_via_postfix(outcome)} by {by}"
+        if "accept" not in alts and is_accept:
+            what += " (refused when sent directly)"
+        if session_dependent(case):
+            what += "; session-dependent, safety only"
+        elif alts == ["accept"]:
+            why = POSTFIX_REFUSES.get(case["name"])
+            if not is_accept and why and by == "Postfix" and outcome[0] in ("mail", "rcpt"):
+                what += f", as intended: {why}"
+            elif not is_accept:
+                problems.append(f"expected accept, got {describe_via_postfix(outcome)} by {by}")
+            elif case.get("sink") == "none":
+                if recs:
+                    problems.append("delivered although its recipients were dropped")
+            elif token(case) in sent_bytes(case):
+                if not recs:
+                    problems.append("accepted but never delivered")
+                got = sorted({corpus.canonical(r) for rec in recs for r in rec["rcpt"]})
+                if recs and case.get("sink_rcpt") is not None and got != sorted(case["sink_rcpt"]):
+                    problems.append(f"delivered to {got}, want {case['sink_rcpt']}")
+                senders = sorted({rec["mail_from"] for rec in recs})
+                if recs and case.get("sink_mail_from") is not None and senders != [case["sink_mail_from"]]:
+                    problems.append(f"delivered with MAIL FROM {senders}, want <{case['sink_mail_from']}>")
+        if is_accept and not session_ok and not session_dependent(case):
+            # After an accepted message the session goes on: anything else
+            # means Postfix took part of the data as commands.
+            problems.append("the session did not continue cleanly after the verdict")
+        unsafe_here = [p for rec in recs for p in rec["problems"]]
+        if unsafe_here:
+            problems.append("unsafe delivery: " + "; ".join(sorted(set(unsafe_here)))[:300])
+        note = f" [{' | '.join(n[:120] for n in notes)}]" if problems and notes else ""
+        report(not problems, case["name"], "; ".join(problems) + note if problems else what)
+
+    print(f"tried {len(results)}, accepted {accepted}, refused {refused} ("
+          + ", ".join(f"by {k} {v}" for k, v in sorted(refusers.items())) + f"), messages delivered {len(records)}, "
+          f"safety violations {violations}, differential disagreements {disagreements}; "
+          f"sending took {sending:.0f}s")
+    print(f"adversarial-postfix: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
 
@@ -724,12 +1018,28 @@ def main():
     ap.add_argument("--check-sink", metavar="DIR", help="check the sink's store")
     ap.add_argument("--mailboxes", help="mailboxes_dir for --check-sink")
     ap.add_argument("--outgoing-port", type=int, action="append", default=[],
-                    help="sink port that the outgoing gate re-injects to (for --check-sink)")
+                    help="sink port that the outgoing gate re-injects to (for --check-sink), "
+                         "or that Postfix relays to (for --via-postfix)")
+    ap.add_argument("--lmtp-port", action="append", default=[], help="sink port speaking LMTP (repeatable)")
+    ap.add_argument("--via-postfix", action="store_true", help="replay both directions through Postfix")
+    ap.add_argument("--mx-port", type=int, help="Postfix's port 25 service (--via-postfix)")
+    ap.add_argument("--submit-port", type=int, help="Postfix's submission service (--via-postfix)")
+    ap.add_argument("--postfix-queue", help="Postfix's queue_directory: wait until it is empty (--via-postfix)")
+    ap.add_argument("--drain-timeout", type=float, default=60.0, help="seconds to wait for delivery (--via-postfix)")
     args = ap.parse_args()
     if args.serve_sink:
-        return serve_sink(args.serve_sink, args.sink_port)
+        return serve_sink(args.serve_sink, args.sink_port, args.lmtp_port)
     if args.check_sink:
         return check_sink(args.check_sink, args.mailboxes, set(args.outgoing_port))
+    if args.via_postfix:
+        if not (args.mx_port and args.submit_port and args.sink_dir and args.mailboxes):
+            ap.error("--via-postfix needs --mx-port, --submit-port, --sink-dir and --mailboxes")
+        global LONGLINE_WAIT, END_PIPELINED
+        LONGLINE_WAIT = 2.0  # Postfix may answer an over-long line with nothing
+        # Postfix (smtpd_forbid_unauth_pipelining) drops a client that
+        # writes QUIT in the same packet as NOOP.
+        END_PIPELINED = False
+        return via_postfix(args)
     if not args.port or not args.direction:
         ap.error("--port and --direction are needed")
     return replay(args)

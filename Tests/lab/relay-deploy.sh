@@ -129,7 +129,7 @@ check "relay1: second run: no service restarted (same invocation IDs)" diff "$TM
 set_key "$RELAY1_INI" max_message_size 41943040
 check "relay1: run after changing max_message_size" deploy_logged relay1-maxsize 1
 check_eq "relay1: only the files that contain max_message_size changed" \
-    "/etc/dovecot/dovecot.conf /etc/postfix/main.cf /usr/local/lib/chatmaild/chatmail.ini /var/www/html/info.html" \
+    "/etc/dovecot/dovecot.conf /etc/nginx/nginx.conf /etc/postfix/main.cf /usr/local/lib/chatmaild/chatmail.ini /var/www/html/info.html" \
     changed_files "$LOGS/relay1-maxsize.log"
 pids 1 > "$TMP/pids3"
 restarted() { join "$TMP/pids2" "$TMP/pids3" | awk '$2 != $3 {print $1}' | sort | tr '\n' ' ' | sed 's/ $//'; }

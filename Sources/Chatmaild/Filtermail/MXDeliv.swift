@@ -143,7 +143,11 @@ enum MXDelivRequest {
         var sender = ASCII.lowercased(senders.first?.trimmingBlanks() ?? "")
         if sender.hasPrefix("<"), sender.hasSuffix(">") { sender = String(sender.dropFirst().dropLast()) }
         if !sender.isEmpty {
-            guard MailPath.parse(sender) != nil, !sender.utf8.contains(where: { $0 <= 32 || $0 == 127 }) else {
+            // It becomes "MAIL FROM:<sender>" towards Postfix: no blanks,
+            // controls or angle brackets.
+            guard MailPath.parse(sender) != nil,
+                  !sender.utf8.contains(where: { $0 <= 32 || $0 == 127 || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") })
+            else {
                 return .failure(SMTPReply(501, "5.1.7 Bad sender address syntax"))
             }
         }

@@ -54,6 +54,7 @@ import Testing
         }
         #expect(post(h, to: [], encrypted)?.body.hasPrefix("503") == true)
         #expect(post(h, from: "not an address", to: [bob], encrypted)?.body.hasPrefix("501") == true)
+        #expect(post(h, from: "a>b@other.test", to: [bob], encrypted)?.body.hasPrefix("501") == true)
         #expect(post(h, from: nil, to: [bob], encrypted)?.status == 200, "no X-MAIL-FROM: the null sender")
         #expect(h.sink.messages.last?.sender == "")
         #expect(h.sink.messages.count == 3)
