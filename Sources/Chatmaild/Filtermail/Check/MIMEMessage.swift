@@ -165,36 +165,25 @@ struct ContentType: Equatable {
     /// them), comments, and anything else readers could take apart
     /// differently.
     init?(strict value: String) {
-        let bytes = Array(value.utf8)
-        var i = 0
-        func skipBlanks() { while i < bytes.count, bytes[i] == 32 || bytes[i] == 9 { i += 1 } }
-        func token() -> String? {
-            let start = i
-            while i < bytes.count, Self.isTokenByte(bytes[i]) { i += 1 }
-            return i > start ? String(decoding: bytes[start..<i], as: UTF8.self) : nil
-        }
-        skipBlanks()
-        guard let major = token(), i < bytes.count, bytes[i] == UInt8(ascii: "/") else { return nil }
-        i += 1
-        guard let minor = token() else { return nil }
+        // A cursor over the bytes; plain loops, no captured closures (this
+        // runs for every part of every message).
+        var cursor = ByteCursor(Array(value.utf8))
+        cursor.skipBlanks()
+        guard let major = cursor.token(), cursor.take(UInt8(ascii: "/")), let minor = cursor.token() else { return nil }
         type = ASCII.lowercased(major + "/" + minor)
         parameters = [:]
         while true {
-            skipBlanks()
-            if i == bytes.count { return }
-            guard bytes[i] == UInt8(ascii: ";") else { return nil }
-            i += 1
-            skipBlanks()
-            if i == bytes.count { return }  // a trailing ";" is common and harmless
-            guard let rawName = token(), i < bytes.count, bytes[i] == UInt8(ascii: "=") else { return nil }
+            cursor.skipBlanks()
+            if cursor.atEnd { return }
+            guard cursor.take(UInt8(ascii: ";")) else { return nil }
+            cursor.skipBlanks()
+            if cursor.atEnd { return }  // a trailing ";" is common and harmless
+            guard let rawName = cursor.token(), cursor.take(UInt8(ascii: "=")) else { return nil }
             let name = ASCII.lowercased(rawName)
             guard !name.utf8.contains(UInt8(ascii: "*")), parameters[name] == nil else { return nil }
-            i += 1
             var parameterValue: String
-            if i < bytes.count, bytes[i] == UInt8(ascii: "\"") {
-                let start = i + 1
-                guard let close = bytes[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
-                let inner = bytes[start..<close]
+            if cursor.take(UInt8(ascii: "\"")) {
+                guard let inner = cursor.upTo(UInt8(ascii: "\"")) else { return nil }
                 // Delta Chat's parser (mailparse) decodes encoded words and
                 // splits at ";" before it looks at quotes, and keeps
                 // backslashes: such values mean different things to it.
@@ -202,9 +191,8 @@ struct ContentType: Equatable {
                       !Self.hasEncodedWordStart(inner)
                 else { return nil }
                 parameterValue = String(decoding: inner, as: UTF8.self)
-                i = close + 1
             } else {
-                guard let text = token() else { return nil }
+                guard let text = cursor.token() else { return nil }
                 parameterValue = text
             }
             parameters[name] = parameterValue
@@ -212,27 +200,64 @@ struct ContentType: Equatable {
     }
 
     static func hasEncodedWordStart(_ bytes: ArraySlice<UInt8>) -> Bool {
-        zip(bytes, bytes.dropFirst()).contains { $0 == UInt8(ascii: "=") && $1 == UInt8(ascii: "?") }
+        var i = bytes.startIndex
+        while i + 1 < bytes.endIndex {
+            if bytes[i] == UInt8(ascii: "="), bytes[i + 1] == UInt8(ascii: "?") { return true }
+            i += 1
+        }
+        return false
     }
 
     /// RFC 2045 token characters: printable ASCII except tspecials.
-    static func isTokenByte(_ b: UInt8) -> Bool {
-        guard b > 32, b < 127 else { return false }
-        return !"()<>@,;:\\\"/[]?=".utf8.contains(b)
-    }
+    static func isTokenByte(_ b: UInt8) -> Bool { tokenBytes[Int(b)] }
 
     /// 1–70 of RFC 2046's bcharsnospace, and no "=?" that a reader could
     /// decode as an encoded word.
     static func isPlainBoundary(_ boundary: String) -> Bool {
         let bytes = Array(boundary.utf8)
-        guard (1...70).contains(bytes.count) else { return false }
-        for (k, b) in bytes.enumerated() {
-            let ok = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
-                || "'()+_,-./:=?".utf8.contains(b)
-            guard ok else { return false }
-            if b == UInt8(ascii: "?"), k > 0, bytes[k - 1] == UInt8(ascii: "=") { return false }
-        }
+        guard (1...70).contains(bytes.count), bytes.allSatisfy({ boundaryBytes[Int($0)] }) else { return false }
+        return !hasEncodedWordStart(bytes[...])
+    }
+
+    private static let tokenBytes: [Bool] = (0..<256).map { (b: Int) -> Bool in
+        b > 32 && b < 127 && !"()<>@,;:\\\"/[]?=".utf8.contains(UInt8(b))
+    }
+    private static let boundaryBytes: [Bool] = (0..<256).map { (b: Int) -> Bool in
+        let byte = UInt8(b)
+        let alphanumeric = (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
+        return alphanumeric || "'()+_,-./:=?".utf8.contains(byte)
+    }
+}
+
+/// A read position in a header value.
+struct ByteCursor {
+    let bytes: [UInt8]
+    var i = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var atEnd: Bool { i == bytes.count }
+
+    mutating func skipBlanks() { while i < bytes.count, bytes[i] == 32 || bytes[i] == 9 { i += 1 } }
+
+    /// Consumes `byte` if it is next.
+    mutating func take(_ byte: UInt8) -> Bool {
+        guard i < bytes.count, bytes[i] == byte else { return false }
+        i += 1
         return true
+    }
+
+    mutating func token() -> String? {
+        let start = i
+        while i < bytes.count, ContentType.isTokenByte(bytes[i]) { i += 1 }
+        return i > start ? String(decoding: bytes[start..<i], as: UTF8.self) : nil
+    }
+
+    /// The bytes before the next `byte`, consuming both; nil if none.
+    mutating func upTo(_ byte: UInt8) -> ArraySlice<UInt8>? {
+        guard let end = bytes[i...].firstIndex(of: byte) else { return nil }
+        defer { i = end + 1 }
+        return bytes[i..<end]
     }
 }
 

@@ -187,6 +187,9 @@ enum FromHeader {
         return expectAtom ? nil : out
     }
 
+    private static let specials: [Bool] = (0..<256).map { "()<>[]:;@\\,.\"".utf8.contains(UInt8($0)) }
+    private static let commentRefused: [Bool] = (0..<256).map { $0 < 32 || "<>@,;:\"".utf8.contains(UInt8($0)) }
+
     /// Tokens, and for each whether blanks or a comment came before it.
     static func tokenize(_ value: String) -> ([Token], [Bool])? {
         let bytes = Array(value.utf8)
@@ -194,15 +197,7 @@ enum FromHeader {
         var spaced: [Bool] = []
         var sawSpace = false
         var i = 0
-        func isSpecial(_ b: UInt8) -> Bool {
-            switch b {
-            case UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "["),
-                 UInt8(ascii: "]"), UInt8(ascii: ":"), UInt8(ascii: ";"), UInt8(ascii: "@"), UInt8(ascii: "\\"),
-                 UInt8(ascii: ","), UInt8(ascii: "."), UInt8(ascii: "\""):
-                return true
-            default: return false
-            }
-        }
+        func isSpecial(_ b: UInt8) -> Bool { specials[Int(b)] }
         func emit(_ token: Token) { tokens.append(token); spaced.append(sawSpace); sawSpace = false }
         while i < bytes.count {
             let b = bytes[i]
@@ -218,7 +213,7 @@ enum FromHeader {
                     if c == UInt8(ascii: "\\") { return nil }
                     if c == UInt8(ascii: "(") { depth += 1 }
                     else if c == UInt8(ascii: ")") { depth -= 1 }
-                    else if "<>@,;:\"".utf8.contains(c) || c < 32 { return nil }
+                    else if commentRefused[Int(c)] { return nil }
                     i += 1
                 } while depth > 0 && i < bytes.count
                 guard depth == 0 else { return nil }
