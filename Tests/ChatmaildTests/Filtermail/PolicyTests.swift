@@ -53,6 +53,9 @@ import Testing
         #expect(FromHeader.mailbox("a@b.test, c@d.test") == nil)
         #expect(FromHeader.mailbox("mailer-daemon@x.test\rforged log line") == nil)
         #expect(FromHeader.mailbox("<broken@x.test") == nil)
+        // Found by the fuzzer: a control character inside a quoted local part.
+        #expect(FromHeader.mailbox("\"AA\t\"@x.test") == nil)
+        #expect(FromHeader.mailbox("\"a\\\u{1}\"@x.test") == nil)
     }
 
     @Test func autocryptSetupMessageOnlyToSelf() {

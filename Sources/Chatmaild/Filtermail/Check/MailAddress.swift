@@ -224,8 +224,11 @@ enum FromHeader {
                 var closed = false
                 while i < bytes.count {
                     let c = bytes[i]
+                    // No controls, not even a TAB: the mailbox is compared
+                    // and logged.
+                    if c < 32 || c == 127 { return nil }
                     if c == UInt8(ascii: "\\") {
-                        guard i + 1 < bytes.count else { return nil }
+                        guard i + 1 < bytes.count, bytes[i + 1] >= 32, bytes[i + 1] != 127 else { return nil }
                         text.append(bytes[i + 1]); i += 2; continue
                     }
                     if c == UInt8(ascii: "\"") { closed = true; i += 1; break }
