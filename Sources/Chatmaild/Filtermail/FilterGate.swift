@@ -17,9 +17,12 @@ final class FilterGate: Sendable {
     init(settings: FiltermailSettings, log: @escaping @Sendable (String) -> Void) {
         mode = settings.mode
         let dir = settings.mailboxesDir
+        // Only addresses of mail_domain have a mailbox here: no file system
+        // lookups for the foreign recipients of outgoing mail.
+        let local = "@" + ASCII.lowercased(settings.mailDomain)
         policy = MailPolicy(mode: settings.mode, flags: MailboxFlags(
-            enforcesE2EE: { access("\(dir)/\($0)/enforceE2EEincoming", F_OK) == 0 },
-            isDisabled: { access("\(dir)/\($0)/DISABLED", F_OK) == 0 }))
+            enforcesE2EE: { $0.hasSuffix(local) && access("\(dir)/\($0)/enforceE2EEincoming", F_OK) == 0 },
+            isDisabled: { $0.hasSuffix(local) && access("\(dir)/\($0)/DISABLED", F_OK) == 0 }))
         self.log = log
         limiter = NIOLockedValueBox(RateLimiter(perMinute: settings.maxUserSendPerMinute,
                                                 burst: settings.maxUserSendBurstSize))
@@ -55,9 +58,27 @@ final class FilterGate: Sendable {
     /// other session of its event loop for a quarter of a second.
     static let inlineCheckLimit = 1 << 20
 
-    func judge(_ envelope: Envelope, message: [UInt8], pool: NIOThreadPool,
-               on eventLoop: EventLoop) -> EventLoopFuture<MailPolicy.Verdict> {
-        pool.runIfActive(eventLoop: eventLoop) { self.judge(envelope, message: message) }
+    /// The whole way of one message, for the SMTP and the /mxdeliv front
+    /// ends alike: judged (inline when small, so the future is already
+    /// complete; on `pool` when big), re-injected when accepted, and the
+    /// reply for the client.
+    func handle(_ envelope: Envelope, message: ByteBuffer, reinjector: Reinjector, pool: NIOThreadPool,
+                on eventLoop: EventLoop) -> EventLoopFuture<SMTPReply> {
+        let bytes = Array(message.readableBytesView)
+        let verdict = bytes.count < Self.inlineCheckLimit
+            ? eventLoop.makeSucceededFuture(judge(envelope, message: bytes))
+            : pool.runIfActive(eventLoop: eventLoop) { self.judge(envelope, message: bytes) }
+        return verdict.flatMap { verdict -> EventLoopFuture<SMTPReply> in
+            switch verdict {
+            case .reject(let refusal):
+                return eventLoop.makeSucceededFuture(refusal)
+            case .accept(let delivery) where delivery.recipients.isEmpty:
+                // Every recipient (or the sender) is disabled: taken, not delivered.
+                return eventLoop.makeSucceededFuture(.ok)
+            case .accept(let delivery):
+                return reinjector.deliver(delivery, message).map { $0.isPositive ? .ok : $0 }
+            }
+        }.recover { _ in SMTPReply(451, "4.3.0 filtermail is shutting down") }
     }
 }
 

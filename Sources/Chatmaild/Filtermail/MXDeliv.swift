@@ -94,22 +94,10 @@ final class MXDelivHandler: ChannelInboundHandler {
         guard message.count <= settings.maxMessageSize else {
             return respond(context, request, .payloadTooLarge, "552 Message exceeds maximum size")
         }
-        let loop = context.eventLoop
-        let verdict: EventLoopFuture<MailPolicy.Verdict> = message.count >= FilterGate.inlineCheckLimit
-            ? gate.judge(envelope, message: message, pool: checkPool, on: loop)
-            : loop.makeSucceededFuture(gate.judge(envelope, message: message))
-        let handler = NIOLoopBound(self, eventLoop: loop)
-        let contextBox = NIOLoopBound(context, eventLoop: loop)
-        verdict.flatMap { verdict -> EventLoopFuture<SMTPReply> in
-            switch verdict {
-            case .reject(let reply): return loop.makeSucceededFuture(reply)
-            case .accept(let delivery) where delivery.recipients.isEmpty: return loop.makeSucceededFuture(.ok)
-            case .accept(let delivery):
-                return handler.value.reinjector.deliver(delivery, ByteBuffer(bytes: message))
-                    .map { $0.isPositive ? .ok : $0 }
-            }
-        }.whenComplete { result in
-            let reply = (try? result.get()) ?? SMTPReply(451, "4.3.0 filtermail is shutting down")
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
+        gate.handle(envelope, message: ByteBuffer(bytes: message), reinjector: reinjector, pool: checkPool,
+                    on: context.eventLoop).whenSuccess { reply in
             handler.value.respond(contextBox.value, request, reply.isPositive ? .ok : .badRequest, reply.oneLine)
         }
     }

@@ -31,6 +31,9 @@ final class SMTPSessionHandler: ChannelInboundHandler {
     private var previousEndedCRLF = true
     private var partialLine = false
     private var oversize = false
+    /// Inside `process`: a reply that is ready at once must not start a
+    /// second input loop.
+    private var processing = false
     private var sessionTimer: Scheduled<Void>?
 
     init(settings: FiltermailSettings, gate: FilterGate, reinjector: Reinjector, checkPool: NIOThreadPool) {
@@ -94,6 +97,8 @@ final class SMTPSessionHandler: ChannelInboundHandler {
     // MARK: input
 
     private func process(_ context: ChannelHandlerContext) {
+        processing = true
+        defer { processing = false }
         while input != nil {
             switch state {
             case .waiting, .closed:
@@ -228,42 +233,20 @@ final class SMTPSessionHandler: ChannelInboundHandler {
             return endTransaction(context, SMTPReply(552, "Message exceeds maximum size"))
         }
         let envelope = Envelope(sender: sender ?? "", recipients: recipients)
-        let bytes = Array(message.readableBytesView)
-        guard bytes.count >= FilterGate.inlineCheckLimit else {
-            return apply(gate.judge(envelope, message: bytes), envelope, context)
-        }
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
-        gate.judge(envelope, message: bytes, pool: checkPool, on: context.eventLoop).whenComplete { result in
-            guard handler.value.state == .waiting else { return }
-            switch result {
-            case .success(let verdict): handler.value.apply(verdict, envelope, contextBox.value)
-            case .failure: handler.value.endTransaction(contextBox.value, SMTPReply(451, "4.3.0 filtermail is shutting down"))
+        gate.handle(envelope, message: message, reinjector: reinjector, pool: checkPool, on: context.eventLoop)
+            .whenSuccess { reply in
+                let session = handler.value
+                guard session.state == .waiting else { return }
+                session.endTransaction(contextBox.value, reply)
+                // A refusal of a small message comes back at once, inside
+                // the input loop, which then goes on by itself.
+                if !session.processing {
+                    session.process(contextBox.value)
+                    contextBox.value.flush()
+                }
             }
-            if handler.value.state == .command { handler.value.process(contextBox.value) }
-            contextBox.value.flush()
-        }
-    }
-
-    /// Acts on a verdict: a refusal is answered at once (the input loop
-    /// goes on), an accepted message goes to Postfix first.
-    private func apply(_ verdict: MailPolicy.Verdict, _ envelope: Envelope, _ context: ChannelHandlerContext) {
-        switch verdict {
-        case .reject(let refusal):
-            endTransaction(context, refusal)
-        case .accept(let delivery) where delivery.recipients.isEmpty:
-            // Every recipient (or the sender) is disabled: taken, not delivered.
-            endTransaction(context, .ok)
-        case .accept(let delivery):
-            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
-            reinjector.deliver(delivery, message).whenSuccess { outcome in
-                guard handler.value.state == .waiting else { return }
-                handler.value.endTransaction(contextBox.value, outcome.isPositive ? .ok : outcome)
-                handler.value.process(contextBox.value)
-                contextBox.value.flush()
-            }
-        }
     }
 
     private func endTransaction(_ context: ChannelHandlerContext, _ outcome: SMTPReply) {

@@ -45,6 +45,11 @@ final class LineClient {
 
     /// Sends DATA-ready message bytes dot-stuffed, with the final dot.
     func sendMessage(_ message: [UInt8]) {
+        send(bytes: Self.dotStuffed(message) + Array(".\r\n".utf8))
+    }
+
+    /// RFC 5321 §4.5.2, written apart from filtermail's own code.
+    static func dotStuffed(_ message: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         var atLineStart = true
         for byte in message {
@@ -52,7 +57,7 @@ final class LineClient {
             out.append(byte)
             atLineStart = byte == 10
         }
-        send(bytes: out + Array(".\r\n".utf8))
+        return out
     }
 
     /// The next reply (multi-line joined by "\n"), nil on EOF or timeout.

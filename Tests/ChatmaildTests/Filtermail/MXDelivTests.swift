@@ -13,16 +13,7 @@ import Testing
     }
 
     /// The SMTP DATA form of a message: dot-stuffed, without the final dot.
-    func stuffed(_ message: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        var atLineStart = true
-        for byte in message {
-            if atLineStart, byte == UInt8(ascii: ".") { out.append(byte) }
-            out.append(byte)
-            atLineStart = byte == 10
-        }
-        return out
-    }
+    func stuffed(_ message: [UInt8]) -> [UInt8] { LineClient.dotStuffed(message) }
 
     func post(_ h: Harness, from: String? = "carol@other.test", to: [String], _ body: [UInt8],
               method: String = "POST", path: String = "/mxdeliv") -> (status: Int, body: String)? {

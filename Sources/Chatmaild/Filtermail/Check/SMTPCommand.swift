@@ -40,11 +40,11 @@ enum SMTPCommand: Equatable {
     /// The lower-cased address after `MAIL FROM:` / `RCPT TO:`, with or
     /// without angle brackets, ignoring ESMTP parameters. `<>` gives "".
     static func address(after prefix: String, in text: String) -> String? {
-        guard text.utf8.count >= prefix.utf8.count,
-              ASCII.lowercased(String(decoding: text.utf8.prefix(prefix.utf8.count), as: UTF8.self)) == ASCII.lowercased(prefix)
+        let head = text.utf8.prefix(prefix.utf8.count)
+        guard head.count == prefix.utf8.count, ASCII.same(ASCII.lowercased(String(decoding: head, as: UTF8.self)),
+                                                          ASCII.lowercased(prefix))
         else { return nil }
-        let rest0 = Substring(decoding: text.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
-        var rest = rest0
+        var rest = Substring(decoding: text.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
         while rest.first == " " { rest = rest.dropFirst() }
         let address: Substring
         if rest.first == "<" {
