@@ -56,6 +56,10 @@ import Testing
         // Found by the fuzzer: a control character inside a quoted local part.
         #expect(FromHeader.mailbox("\"AA\t\"@x.test") == nil)
         #expect(FromHeader.mailbox("\"a\\\u{1}\"@x.test") == nil)
+        // ... and DEL or non-ASCII inside a domain literal.
+        #expect(FromHeader.mailbox("a@[_\"\u{7f}]") == nil)
+        #expect(FromHeader.mailbox("a@[1.2.3.\u{e9}]") == nil)
+        #expect(FromHeader.mailbox("a@[192.0.2.1]") == "a@[192.0.2.1]")
     }
 
     @Test func autocryptSetupMessageOnlyToSelf() {

@@ -239,7 +239,7 @@ enum FromHeader {
             case UInt8(ascii: "["):
                 guard let close = bytes[i...].firstIndex(of: UInt8(ascii: "]")) else { return nil }
                 let inner = bytes[(i + 1)..<close]
-                guard !inner.contains(where: { $0 <= 32 || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "\\") })
+                guard !inner.contains(where: { $0 <= 32 || $0 >= 127 || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "\\") })
                 else { return nil }
                 emit(.literal(String(decoding: inner, as: UTF8.self)))
                 i = close + 1
