@@ -33,6 +33,7 @@ final class EventPrinter: @unchecked Sendable {
             case .stepStarted(let name): steps += 1; print("[\(elapsed)] \(name)")
             case .batchFinished(let name, let s): print("[\(elapsed)] \(name) done in \(ms(s))")
             case .verified(let s): print("[\(elapsed)] verified: the host matches (\(ms(s)))")
+            case .waiting(let owner): print("[\(elapsed)] \(Self.waitingText(owner))")
             case .planned: break
             }
         case .terminal:
@@ -48,9 +49,17 @@ final class EventPrinter: @unchecked Sendable {
             case .verified(let s):
                 closeLine()
                 print("[\(elapsed)] verified: the host matches (\(ms(s)))")
+            case .waiting(let owner):
+                closeLine()
+                print("[\(elapsed)] \(Self.waitingText(owner))")
             case .probed, .planned: break
             }
         }
+    }
+
+    static func waitingText(_ owner: String) -> String {
+        "another cmdeploy apply is still running on the host (\(owner)), e.g. one whose connection dropped; "
+            + "waiting for it to finish (up to 10 minutes)"
     }
 
     func finish(_ summary: RunSummary) {
@@ -59,7 +68,8 @@ final class EventPrinter: @unchecked Sendable {
             emit(["event": "done", "applied": summary.applied, "round_trips": summary.roundTrips,
                   "seconds": (summary.seconds * 1000).rounded() / 1000])
         } else if summary.applied || summary.plan.isEmpty {
-            print("[\(elapsed)] \(summary.roundTrips) round trip\(summary.roundTrips == 1 ? "" : "s") to the host")
+            let waited = summary.waitRoundTrips == 0 ? "" : " (and \(summary.waitRoundTrips) while waiting for another apply)"
+            print("[\(elapsed)] \(summary.roundTrips) round trip\(summary.roundTrips == 1 ? "" : "s") to the host\(waited)")
         }
     }
 

@@ -168,6 +168,9 @@ final class LabChecks {
         let actions = rerun.plan.services.map { "\($0.verb.rawValue) \($0.unit)" }
         try expect(rerun.plan.changes.isEmpty && actions == ["restart labecho.service"],
                    "rerun plan: \(rerun.plan.changes.map(\.subject)) \(actions)")
+        // The killed apply left its staging folder and script in /tmp.
+        try expect(rerun.plan.repairs.contains { $0.contains("temporary file") },
+                   "rerun repairs: \(rerun.plan.repairs)")
         let after = try pids()
         try expect(after["labecho.service"] != before["labecho.service"], "labecho was not restarted by the rerun")
         try expect(after["postfix.service"] == before["postfix.service"], "postfix was restarted")
@@ -175,5 +178,7 @@ final class LabChecks {
         try expect(final.plan.isEmpty && !final.applied, "third run not a no-op")
         try expect(try on("test -e /var/lib/cmdeploy/pending-restarts && echo left || echo gone") == "gone",
                    "pending-restarts left behind")
+        try expect(try on("ls -d /tmp/cmdeploy-* /etc/labtest/.cmdeploy-* 2>/dev/null | wc -l") == "0",
+                   "temporary files left behind")
     }
 }

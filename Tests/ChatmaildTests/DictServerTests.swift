@@ -62,6 +62,24 @@ final class DictClient {
         try body(socket, dir)
     }
 
+    /// SIGTERM's graceful stop: a request already read is answered before
+    /// the drain returns (a doveauth creating an account finishes it).
+    @Test func gracefulStopAnswersWhatWasRead() throws {
+        let dir = TempDir()
+        let socket = dir.path + "/slow.socket"
+        let server = DictServer(socketPath: socket, threads: 2)
+        try server.start(service: SlowLookups())
+        defer { server.stop() }
+        let client = try #require(DictClient(path: socket))
+        client.send("H3\t2\t0\t\tslow\nLshared/a\n")
+        let deadline = Date().addingTimeInterval(5)
+        while server.drain.pending == 0, Date() < deadline { usleep(1000) }
+        #expect(server.drain.pending == 1)
+        server.channel?.close(promise: nil)
+        #expect(server.drain.stopReadingAndWait(timeout: 5) == 0)
+        #expect(client.line() == "Oslow answer")
+    }
+
     @Test func answersInOrderOnManyConnections() throws {
         try withServer { socket, dir in
             let first = try #require(DictClient(path: socket))
@@ -124,4 +142,17 @@ final class DictClient {
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/mail") == [Self.user])
         }
     }
+}
+
+/// Every lookup takes 300 ms on the pool.
+struct SlowLookups: DictService {
+    func lookup(key: String, user: String?) -> DictLookupResult {
+        usleep(300_000)
+        return .found("slow answer")
+    }
+    func iterate(path: String, user: String?) -> [(String, String)]? { nil }
+    func set(user: String?, key: String, value: String) -> Bool { false }
+    func asyncLookup(key: String, user: String?) -> AsyncLookup? { nil }
+    var concurrentLookups: Bool { true }
+    func isSlow(key: String, user: String?) -> Bool { true }
 }

@@ -150,6 +150,25 @@ check "relay1: the mailbox is intact after --disable-mail and back" mailbox_inta
 no_changes() { deploy "$1" 2>&1 | grep -q '^No changes'; }
 check "relay1: a run after that changes nothing" no_changes 1
 
+# --- relay1: a crash between the renames of a configuration change ---
+# The state a crash leaves after the journal of renames was written and
+# before the renames ran: the new main.cf staged beside the live one.
+check "relay1: simulate a crash between the renames of a change" on relay1 '
+    cp -p /etc/postfix/main.cf /etc/postfix/.cmdeploy-new.0 && echo "# rolled forward" >>/etc/postfix/.cmdeploy-new.0 &&
+    echo "[ ! -e /etc/postfix/.cmdeploy-new.0 ] || mv -f -- /etc/postfix/.cmdeploy-new.0 /etc/postfix/main.cf" >/var/lib/cmdeploy/moves'
+check_fails "relay1: status reports the unfinished change" "stopped between its file moves" cm 1 status
+rebooted() { "$LAB" stop relay1 && "$LAB" start relay1; }
+check "relay1: reboot" rebooted
+check "relay1: at boot the change was finished before Postfix started" on relay1 '
+    tail -n 1 /etc/postfix/main.cf | grep -qx "# rolled forward" && [ ! -e /var/lib/cmdeploy/moves ] &&
+    [ ! -e /etc/postfix/.cmdeploy-new.0 ] && systemctl is-active -q postfix@- &&
+    [ "$(systemctl show -p InactiveEnterTimestampMonotonic --value cmdeploy-rollforward)" -lt \
+      "$(systemctl show -p ExecMainStartTimestampMonotonic --value postfix@-)" ] &&
+    journalctl -b -u cmdeploy-rollforward -o cat | grep -q "Finished"'
+check "relay1: the next run puts main.cf back as chatmail.ini says" deploy 1
+check "relay1: ... and then changes nothing" no_changes 1
+check "relay1: status is green again" cm 1 status
+
 # --- relay2: a port held by another program stops the deploy before any change ---
 check "relay2: a stranger listens on 127.0.0.1:8443" on relay2 \
     'systemd-run --unit=squatter python3 -m http.server --bind 127.0.0.1 8443 && sleep 1 && ss -ltnH | grep -q 127.0.0.1:8443'

@@ -38,6 +38,6 @@ enum ServiceSetup {
             throw ServiceError("\(name): cannot listen on \(socket): \(error)")
         }
         Log.info("\(name) listening on \(socket)")
-        try server.wait()
+        server.serveUntilTerminated(name: name)
     }
 }

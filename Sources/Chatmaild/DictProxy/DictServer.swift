@@ -14,6 +14,8 @@ public final class DictServer {
     /// pipelined requests still uses every core.
     let pool: NIOThreadPool
     var channel: Channel?
+    /// For a graceful stop (SIGTERM): connections and requests in flight.
+    public let drain = Drain()
 
     /// Dovecot lines are at most 64 KiB; anything longer is not Dovecot.
     static let maxLineLength = 64 * 1024
@@ -27,6 +29,7 @@ public final class DictServer {
     /// Binds the socket (replacing a stale one) and starts serving.
     public func start(service: DictService) throws {
         let pool = self.pool
+        let drain = self.drain
         if service.concurrentLookups { pool.start() }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1000)
@@ -35,8 +38,9 @@ public final class DictServer {
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        DictConnectionHandler(service: service, pool: service.concurrentLookups ? pool : nil))
+                    try channel.pipeline.syncOperations.addHandlers(
+                        Drain.Tracker(drain),
+                        DictConnectionHandler(service: service, pool: service.concurrentLookups ? pool : nil, drain: drain))
                 }
             }
         channel = try bootstrap.bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true).wait()
@@ -45,6 +49,20 @@ public final class DictServer {
     /// Blocks until the server is closed.
     public func wait() throws {
         try channel?.closeFuture.wait()
+    }
+
+    /// Stops on SIGTERM: no new connections, no new requests read, every
+    /// request read is answered (at most `timeout` seconds), then returns.
+    /// Also returns if the listener closes by itself.
+    public func serveUntilTerminated(name: String, timeout: Double = 20) {
+        guard let channel, Termination.wait(orUntil: channel.closeFuture) else { return }
+        channel.close(promise: nil)
+        let left = drain.stopReadingAndWait(timeout: timeout)
+        if left == 0 {
+            Log.info("\(name) stopped: every request read was answered")
+        } else {
+            Log.warning("\(name) stopped with \(left) request(s) unanswered after \(Int(timeout)) s")
+        }
     }
 
     public func stop() {
@@ -64,6 +82,7 @@ final class DictConnectionHandler: ChannelInboundHandler {
 
     private var session: DictSession
     private let pool: NIOThreadPool?
+    private let drain: Drain?
     private var input: ByteBuffer?
     private var queued: [DictRequest] = []
     /// Replies not yet written, in request order; nil while still pending.
@@ -76,9 +95,10 @@ final class DictConnectionHandler: ChannelInboundHandler {
     /// Pipelined requests in flight per connection; more wait in `queued`.
     static let maxInFlight = 256
 
-    init(service: DictService, pool: NIOThreadPool?) {
+    init(service: DictService, pool: NIOThreadPool?, drain: Drain? = nil) {
         session = DictSession(service: service)
         self.pool = pool
+        self.drain = drain
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -91,7 +111,10 @@ final class DictConnectionHandler: ChannelInboundHandler {
         scan: while let next = nextLine() {
             switch next {
             case .line(let bytes):
-                if !bytes.isEmpty { queued.append(DictRequest.parse(bytes: bytes)) }
+                if !bytes.isEmpty {
+                    queued.append(DictRequest.parse(bytes: bytes))
+                    drain?.begin()
+                }
             case .tooLong:
                 tooLong = true
                 break scan
@@ -102,6 +125,7 @@ final class DictConnectionHandler: ChannelInboundHandler {
             Log.warning("dict request line longer than \(DictServer.maxLineLength) bytes; closing connection")
             closing = true
             input = nil
+            for _ in queued { drain?.end() }
             queued.removeAll()
             context.close(promise: nil)
             return
@@ -143,9 +167,11 @@ final class DictConnectionHandler: ChannelInboundHandler {
         while slots.count < Self.maxInFlight, !queued.isEmpty {
             let request = queued.removeFirst()
             switch session.handle(request, offload: pool != nil) {
-            case .none: break
+            case .none:
+                drain?.end()
             case .reply(let text):
                 if slots.isEmpty { output += text } else { slots.append(text) }
+                drain?.end()
             case .later(let pending):
                 let slot = reserveSlot()
                 let loop = context.eventLoop
@@ -174,6 +200,7 @@ final class DictConnectionHandler: ChannelInboundHandler {
     /// at the front, then takes more queued requests.
     private func fill(_ slot: Int, _ text: String, context: ChannelHandlerContext) {
         slots[slot - firstSlot] = text
+        drain?.end()
         var done = 0
         while done < slots.count, let reply = slots[done] {
             output += reply

@@ -46,7 +46,16 @@ enum FiltermailCommand {
             if let http = server.httpPort {
                 ServiceLog.info("filtermail incoming: /mxdeliv on http://\(settings.listenHost):\(http)")
             }
-            try server.closeFuture.wait()
+            // systemd's stop or restart: finish the messages already read.
+            if Termination.wait(orUntil: server.closeFuture) {
+                server.closeListeners()
+                let left = server.drain.stopReadingAndWait(timeout: 30)
+                if left == 0 {
+                    ServiceLog.info("filtermail \(mode.rawValue) stopped: every message read was answered")
+                } else {
+                    ServiceLog.info("filtermail \(mode.rawValue) stopped with \(left) message(s) unanswered after 30 s")
+                }
+            }
         } catch {
             let ports = [settings.listenPort] + (settings.httpListenPort.map { [$0] } ?? [])
             fputs("chatmaild filtermail: cannot listen on \(settings.listenHost) port \(ports.map(String.init).joined(separator: " or ")): \(error)\n", stderr)

@@ -9,13 +9,17 @@ public final class FiltermailServer: @unchecked Sendable {
     private let channel: Channel
     private let httpChannel: Channel?
     private let checkPool: NIOThreadPool
+    /// Connections and messages in flight, for a graceful stop.
+    public let drain: Drain
 
     /// The bound port (the configured one, or the one picked for port 0).
     public var port: Int { channel.localAddress?.port ?? settings.listenPort }
     /// The bound `/mxdeliv` port, if there is a listener.
     public var httpPort: Int? { httpChannel?.localAddress?.port }
 
-    private init(settings: FiltermailSettings, channel: Channel, httpChannel: Channel?, checkPool: NIOThreadPool) {
+    private init(settings: FiltermailSettings, channel: Channel, httpChannel: Channel?, checkPool: NIOThreadPool,
+                 drain: Drain) {
+        self.drain = drain
         self.settings = settings
         self.channel = channel
         self.httpChannel = httpChannel
@@ -34,6 +38,7 @@ public final class FiltermailServer: @unchecked Sendable {
             reinjectors[ObjectIdentifier(loop)] = Reinjector(eventLoop: loop, settings: settings)
         }
         let byLoop = UncheckedBox(reinjectors)
+        let drain = Drain()
         // Checks of large messages run here, off the event loops.
         let checkPool = NIOThreadPool(numberOfThreads: 1)
         checkPool.start()
@@ -45,9 +50,10 @@ public final class FiltermailServer: @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let reinjector = byLoop.value[ObjectIdentifier(channel.eventLoop)]!
                     try channel.pipeline.syncOperations.addHandlers(
+                        Drain.Tracker(drain),
                         IdleStateHandler(readTimeout: settings.idleTimeout),
                         SMTPSessionHandler(settings: settings, gate: gate, reinjector: reinjector,
-                                           checkPool: checkPool))
+                                           checkPool: checkPool, drain: drain))
                 }
             }
             .bind(host: settings.listenHost, port: settings.listenPort)
@@ -60,18 +66,21 @@ public final class FiltermailServer: @unchecked Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
-                    channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMapThrowing {
+                    channel.pipeline.addHandler(Drain.Tracker(drain)).flatMap {
+                        channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                    }.flatMapThrowing {
                         let reinjector = byLoop.value[ObjectIdentifier(channel.eventLoop)]!
                         try channel.pipeline.syncOperations.addHandlers(
                             IdleStateHandler(readTimeout: settings.idleTimeout),
-                            MXDelivHandler(settings: settings, gate: gate, reinjector: reinjector, checkPool: checkPool))
+                            MXDelivHandler(settings: settings, gate: gate, reinjector: reinjector, checkPool: checkPool,
+                                           drain: drain))
                     }
                 }
                 .bind(host: settings.listenHost, port: port)
                 .map { Optional($0) }
         }
         return smtp.and(http)
-            .map { FiltermailServer(settings: settings, channel: $0.0, httpChannel: $0.1, checkPool: checkPool) }
+            .map { FiltermailServer(settings: settings, channel: $0.0, httpChannel: $0.1, checkPool: checkPool, drain: drain) }
             .flatMapError { error in
                 smtp.whenSuccess { $0.close(promise: nil) }
                 checkPool.shutdownGracefully { _ in }
@@ -81,6 +90,12 @@ public final class FiltermailServer: @unchecked Sendable {
 
     /// Completes when the listener is closed.
     public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    /// Closes the listeners only (a graceful stop then drains the connections).
+    public func closeListeners() {
+        httpChannel?.close(promise: nil)
+        channel.close(promise: nil)
+    }
 
     public func close() -> EventLoopFuture<Void> {
         let pool = checkPool

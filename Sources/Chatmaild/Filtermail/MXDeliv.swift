@@ -26,8 +26,11 @@ final class MXDelivHandler: ChannelInboundHandler {
     private var tooLarge = false
     /// A response is outstanding: the request parts after it are ignored.
     private var busy = false
+    private let drain: Drain?
 
-    init(settings: FiltermailSettings, gate: FilterGate, reinjector: Reinjector, checkPool: NIOThreadPool) {
+    init(settings: FiltermailSettings, gate: FilterGate, reinjector: Reinjector, checkPool: NIOThreadPool,
+         drain: Drain? = nil) {
+        self.drain = drain
         self.settings = settings
         self.gate = gate
         self.reinjector = reinjector
@@ -96,8 +99,11 @@ final class MXDelivHandler: ChannelInboundHandler {
         }
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let drain = self.drain
+        drain?.begin()
         gate.handle(envelope, message: ByteBuffer(bytes: message), reinjector: reinjector, pool: checkPool,
                     on: context.eventLoop).whenSuccess { reply in
+            defer { drain?.end() }
             handler.value.respond(contextBox.value, request, reply.isPositive ? .ok : .badRequest, reply.oneLine)
         }
     }

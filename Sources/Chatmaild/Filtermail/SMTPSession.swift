@@ -35,8 +35,11 @@ final class SMTPSessionHandler: ChannelInboundHandler {
     /// second input loop.
     private var processing = false
     private var sessionTimer: Scheduled<Void>?
+    private let drain: Drain?
 
-    init(settings: FiltermailSettings, gate: FilterGate, reinjector: Reinjector, checkPool: NIOThreadPool) {
+    init(settings: FiltermailSettings, gate: FilterGate, reinjector: Reinjector, checkPool: NIOThreadPool,
+         drain: Drain? = nil) {
+        self.drain = drain
         self.settings = settings
         self.gate = gate
         self.reinjector = reinjector
@@ -235,8 +238,13 @@ final class SMTPSessionHandler: ChannelInboundHandler {
         let envelope = Envelope(sender: sender ?? "", recipients: recipients)
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
+        // In flight from here until the reply is written: a graceful stop
+        // waits for it, so a re-injected message always gets its 250.
+        let drain = self.drain
+        drain?.begin()
         gate.handle(envelope, message: message, reinjector: reinjector, pool: checkPool, on: context.eventLoop)
             .whenSuccess { reply in
+                defer { drain?.end() }
                 let session = handler.value
                 guard session.state == .waiting else { return }
                 session.endTransaction(contextBox.value, reply)

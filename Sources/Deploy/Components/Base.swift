@@ -11,6 +11,7 @@ struct Base: Component {
     func manifest(_ context: DeployContext) throws -> Manifest {
         let config = context.config
         let autoUpgrades = try Templates.text("base/20auto-upgrades")
+        let rollForward = try Templates.text("base/cmdeploy-rollforward.service")
         return Manifest {
             File("/etc/apt/apt.conf.d/00InstallRecommends", text: "APT::Install-Recommends \"false\";\n")
             Package("curl")
@@ -28,6 +29,10 @@ struct Base: Component {
             // chatmaild's metadata service fails to start without it.
             Directory(config.mailboxesDir, owner: "vmail", mode: 0o700)
             File("/etc/mailname", text: config.mailDomain + "\n")
+            // Finishes, at boot, the renames of a configuration change a
+            // crash cut short (the next run would too, but daemons start first).
+            File("/etc/systemd/system/cmdeploy-rollforward.service", text: rollForward)
+            Service("cmdeploy-rollforward.service", running: false)
         }
     }
 }

@@ -3,24 +3,32 @@
 // resource. Progress and failures come back as marker lines:
 //   @@step <what>            a step begins (for progress output)
 //   @@fail <kind> <what>     the step failed; the lines after it are its output
+//   @@wait <owner>           another apply holds the host's lock; waiting for it
 
 enum ApplyScript {
-    static let header = """
+    /// Shell settings, the marker functions, then the lock and the repairs
+    /// of an interrupted run (Recovery.prelude).
+    static func header(_ desired: DesiredState) -> String {
+        """
         set -u
         LC_ALL=C; export LC_ALL
         DEBIAN_FRONTEND=noninteractive; export DEBIAN_FRONTEND
         step() { printf '@@step\\t%s\\n' "$1"; }
         fail() { printf '@@fail\\t%s\\t%s\\n' "$1" "$2"; [ -f "$3" ] && cat "$3"; exit 1; }
-        S=$(mktemp -d /tmp/cmdeploy-apply.XXXXXX) || exit 1
-        trap 'rm -rf "$S"' EXIT
 
-        """
+        """ + Recovery.prelude(desired.items)
+    }
+
+    /// A script that only does the repairs (for a plan with nothing else).
+    static func repair(_ desired: DesiredState) -> String {
+        header(desired) + "step 'repaired what an interrupted run left'\n"
+    }
 
     /// Packages, groups, users, downloads and install-stage commands.
     static func install(_ plan: Plan, _ desired: DesiredState) -> String? {
         let changes = plan.changes(in: .install, of: desired)
         guard !changes.isEmpty else { return nil }
-        var s = header
+        var s = header(desired)
         let items = desired.items
         var toInstall: [String] = []
         var toRemove: [String] = []
@@ -33,7 +41,7 @@ enum ApplyScript {
             // Maintainer scripts must not start services before their configs
             // are in place: a policy-rc.d blocks that for the duration, and is
             // removed again whatever happens (unless it was there before).
-            s += policyGuard()
+            s += Recovery.policyGuard()
             s += """
                 APT="apt-get -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300"
 
@@ -76,22 +84,6 @@ enum ApplyScript {
         return s
     }
 
-    /// Installs a policy-rc.d for the rest of the script and removes it on
-    /// exit. Ours carries a marker line, so one left behind by a run that was
-    /// killed (where no EXIT trap runs) is recognised and removed by the next
-    /// run; an operator's own policy-rc.d is left alone.
-    static func policyGuard(path: String = "/usr/sbin/policy-rc.d") -> String {
-        """
-        PRC=\(shellQuote(path))
-        if [ ! -e "$PRC" ] || grep -qx '# cmdeploy: temporary' "$PRC"; then
-          printf '#!/bin/sh\\n# cmdeploy: temporary\\necho "All runlevel operations denied by policy" >&2\\nexit 101\\n' >"$PRC"
-          chmod 755 "$PRC"
-          trap 'rm -f "$PRC"; rm -rf "$S"' EXIT
-        fi
-
-        """
-    }
-
     static func userScript(_ u: SystemUser) -> String {
         let n = shellQuote(u.name), g = shellQuote(u.group)
         var s = "step \(shellQuote("user " + u.name))\n"
@@ -120,7 +112,7 @@ enum ApplyScript {
             if [ "$(sha256sum <\(p).cmdeploy-new | cut -c1-64)" != \(d.sha256) ]; then
               echo "sha256 is $(sha256sum <\(p).cmdeploy-new | cut -c1-64), expected \(d.sha256)" >"$S/out"; rm -f \(p).cmdeploy-new; fail download \(shellQuote(d.url)) "$S/out"
             fi
-            chmod \(mode) \(p).cmdeploy-new && mv -f \(p).cmdeploy-new \(p) || fail download \(p) /dev/null
+            chmod \(mode) \(p).cmdeploy-new && sync -- \(p).cmdeploy-new && mv -f \(p).cmdeploy-new \(p) || fail download \(p) /dev/null
 
             """
     }
@@ -143,10 +135,9 @@ enum ApplyScript {
         let services = stages.contains(.activate) ? plan.services : []
         guard !configure.isEmpty || !activateCommands.isEmpty || !services.isEmpty else { return nil }
 
-        var s = header
+        var s = header(desired)
         s += """
-            put() { t="$(dirname -- "$2")/.cmdeploy-new.$$"
-              cp -- "$1" "$t" && chown -- "$3" "$t" && chmod "$4" "$t" && mv -f -- "$t" "$2" || { rm -f -- "$t"; return 1; }; }
+            prep() { cp -- "$1" "$2" && chown -- "$3" "$2" && chmod "$4" "$2" && sync -- "$2" || { rm -f -- "$2"; return 1; }; }
 
             """
         // 1. Directories first: files may live in them.
@@ -170,15 +161,17 @@ enum ApplyScript {
                     s += "[ -d \(shellQuote(dir)) ] && cp -a \(shellQuote(dir))/. \"$S/d\(k)/\" 2>/dev/null\n"
                 }
             }
-            let stagedPath = "$S/d\(k)/\(basename(f.path))"
-            s += "base64 -d >\"\(stagedPath)\" <<'@@CMDEPLOY-EOF'\n\(Base64.encode(f.content).chunked(76))\n@@CMDEPLOY-EOF\n"
+            // A shell word: the staging folder in double quotes, the file's
+            // own name (e.g. from the operator's www folder) single-quoted.
+            let stagedPath = "\"$S/d\(k)/\"" + shellQuote(basename(f.path))
+            s += "base64 -d >\(stagedPath) <<'@@CMDEPLOY-EOF'\n\(Base64.encode(f.content).chunked(76))\n@@CMDEPLOY-EOF\n"
             staged.append((f, stagedPath))
         }
         // 3. Validate every staged file before any of them replaces a live one.
         for (f, stagedPath) in staged {
             guard let validate = f.validate else { continue }
-            let cmd = validate.replacingAll("{file}", with: "\"\(stagedPath)\"")
-                .replacingAll("{dir}", with: "\"\(dirname(stagedPath))\"")
+            let cmd = validate.replacingAll("{file}", with: stagedPath)
+                .replacingAll("{dir}", with: "\"$S/d\(stageDirs[dirname(f.path)]!)\"")
             s += """
                 step \(shellQuote("validate " + f.path))
                 ( \(cmd) ) </dev/null >"$S/out" 2>&1 || { echo "(validation exited with status $?)" >>"$S/out"; fail validate \(shellQuote(f.path)) "$S/out"; }
@@ -194,10 +187,30 @@ enum ApplyScript {
         if !restarts.isEmpty {
             s += "mkdir -p \(engineStateDir) && printf '%s\\n' \(restarts.map(shellQuote).joined(separator: " ")) >>\(pendingRestartsFile)\n"
         }
-        // 5. Move staged files into place; fix attributes; lines; removals.
-        for (f, stagedPath) in staged {
-            let p = shellQuote(f.path)
-            s += "step \(shellQuote("file " + f.path)); mkdir -p \"$(dirname -- \(p))\"; put \"\(stagedPath)\" \(p) \(shellQuote(f.owner + ":" + f.group)) \(String(f.mode, radix: 8)) || fail file \(p) /dev/null\n"
+        // 5. Move staged files into place: each is copied beside its target
+        //    (owner, mode, fsync), the renames are written to a journal, and
+        //    only then renamed. A cut before the journal leaves the old files
+        //    live (the copies are cleaned up); a cut after it is finished by
+        //    the next run's prelude, so no daemon sees a mix of old and new.
+        if !staged.isEmpty {
+            var moves: [String] = []
+            var targetDirs: [String] = []
+            for (j, (f, stagedPath)) in staged.enumerated() {
+                let p = shellQuote(f.path), dir = dirname(f.path)
+                let temp = shellQuote(dir == "/" ? "/.cmdeploy-new.\(j)" : dir + "/.cmdeploy-new.\(j)")
+                s += "step \(shellQuote("file " + f.path)); mkdir -p \"$(dirname -- \(p))\"; prep \(stagedPath) \(temp) \(shellQuote(f.owner + ":" + f.group)) \(String(f.mode, radix: 8)) || fail file \(p) /dev/null\n"
+                moves.append("[ ! -e \(temp) ] || mv -f -- \(temp) \(p)")
+                if !targetDirs.contains(dir) { targetDirs.append(dir) }
+            }
+            let journal = Recovery.movesJournal
+            s += """
+                mkdir -p \(engineStateDir) && cat >\(journal).new <<'@@CMDEPLOY-EOF' && sync -- \(journal).new && mv -f -- \(journal).new \(journal) && sync -- \(engineStateDir) || fail file \(journal) /dev/null
+                \(moves.joined(separator: "\n"))
+                @@CMDEPLOY-EOF
+                sh \(journal) >"$S/out" 2>&1 || fail file \(journal) "$S/out"
+                sync -- \(targetDirs.map(shellQuote).joined(separator: " ")) 2>/dev/null; rm -f \(journal)
+
+                """
         }
         for ch in configure {
             switch items[ch.index].resource {

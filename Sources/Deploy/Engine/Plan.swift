@@ -36,8 +36,10 @@ public struct Plan: Sendable {
     public var services: [ServiceAction]
     /// Facts from the probe this plan was made from.
     public var facts: HostFacts
+    /// What an interrupted run left that this one repairs first (Recovery).
+    public var repairs: [String] { Recovery.repairs(facts) }
 
-    public var isEmpty: Bool { changes.isEmpty && services.isEmpty }
+    public var isEmpty: Bool { changes.isEmpty && services.isEmpty && repairs.isEmpty }
     public var needsDaemonReload: Bool = false
 
     /// Changes that belong to `stage`.

@@ -13,6 +13,10 @@ public enum PlanPrinter {
         var order: [String] = []
         for item in desired.items where !order.contains(item.component) { order.append(item.component) }
         var out: [String] = []
+        if !plan.repairs.isEmpty {
+            out.append("left by an interrupted run")
+            out.append(contentsOf: plan.repairs.map { "  ✚ \($0)" })
+        }
         for component in order {
             let changes = plan.changes.filter { $0.component == component }
             let services = plan.services.filter { $0.component == component }
@@ -36,7 +40,9 @@ public enum PlanPrinter {
             }
         }
         let n = plan.changes.count, m = plan.services.count
-        out.append("\(n) change\(n == 1 ? "" : "s"), \(m) service action\(m == 1 ? "" : "s")")
+        let r = plan.repairs.count
+        out.append("\(n) change\(n == 1 ? "" : "s"), \(m) service action\(m == 1 ? "" : "s")"
+            + (r == 0 ? "" : ", \(r) repair\(r == 1 ? "" : "s")"))
         return out.joined(separator: "\n")
     }
 
@@ -51,6 +57,7 @@ public enum PlanPrinter {
                 ["component": $0.component, "unit": $0.unit, "action": $0.verb.rawValue, "reason": $0.reason]
             },
             "daemon_reload": plan.needsDaemonReload,
+            "repairs": plan.repairs,
         ]
     }
 
@@ -108,6 +115,8 @@ public enum JSONEvents {
             ["event": "batch", "name": name, "seconds": rounded(seconds)]
         case .verified(let seconds):
             ["event": "verified", "seconds": rounded(seconds)]
+        case .waiting(let owner):
+            ["event": "waiting", "owner": owner]
         }
     }
 

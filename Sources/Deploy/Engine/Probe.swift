@@ -45,6 +45,13 @@ public struct HostFacts: Sendable, Equatable {
     public var listeners: [Int: [String]] = [:]
     /// The host's IPv4 addresses (for mtail_address).
     public var ipv4Addresses: [String] = []
+    /// Another apply holds the host's lock: its owner line ("pid N, since T").
+    public var busy: String?
+    /// Left by an interrupted run (see Recovery).
+    public var leftoverGuard = false
+    public var dpkgInterrupted = false
+    public var unfinishedMoves = false
+    public var leftovers: [String] = []
 }
 
 public struct ProbeResult: Sendable {
@@ -87,7 +94,7 @@ public enum Probe {
             fi
             if [ -f \(pendingRestartsFile) ]; then printf 'F\\tpending\\t%s\\n' "$(tr '\\n' ' ' <\(pendingRestartsFile))"; fi
 
-            """
+            """ + Recovery.probeLines(items)
         // Packages are asked in one dpkg-query call.
         var packages: [(Int, String)] = []
         for (i, item) in items.enumerated() {
@@ -155,6 +162,11 @@ public enum Probe {
                 case "systemd": facts.hasSystemd = f[2] == "1"
                 case "pending": facts.pendingRestarts = f[2].split(separator: " ").map(String.init)
                 case "ipv4": facts.ipv4Addresses.append(f[2])
+                case "busy": facts.busy = f[2].isEmpty ? "owner unknown" : f[2]
+                case "guard": facts.leftoverGuard = true
+                case "dpkg": facts.dpkgInterrupted = true
+                case "moves": facts.unfinishedMoves = true
+                case "leftover": facts.leftovers.append(f[2...].joined(separator: "\t"))
                 case "listen":
                     // TCP only: the port check is about TCP listeners
                     if let socket = ListeningSocket(ssLine: f[2...].joined(separator: "\t")), socket.proto == .tcp {

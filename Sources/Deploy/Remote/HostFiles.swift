@@ -57,7 +57,7 @@ func putAllScript(_ files: [RemoteFile]) -> (String, [UInt8]) {
         temps.append(shellQuote(temp))
         let mode = String(file.mode & 0o7777, radix: 8)
         install.append("chown \(shellQuote("\(file.owner):\(file.group)")) \(shellQuote(temp)) && "
-            + "chmod \(mode) \(shellQuote(temp)) && mv -f -- \(shellQuote(temp)) \(shellQuote(file.path))")
+            + "chmod \(mode) \(shellQuote(temp)) && sync -- \(shellQuote(temp)) && mv -f -- \(shellQuote(temp)) \(shellQuote(file.path))")
     }
     tar.finish()
     let script = """
@@ -78,7 +78,7 @@ func putScript(_ file: RemoteFile) -> String {
     let mode = String(file.mode & 0o7777, radix: 8)
     return """
         f=\(path); t=$(mktemp "$(dirname -- "$f")/.cmdeploy-XXXXXX") || exit 1
-        if cat >"$t" && chown \(owner) "$t" && chmod \(mode) "$t" && mv -f -- "$t" "$f"; then exit 0; fi
+        if cat >"$t" && chown \(owner) "$t" && chmod \(mode) "$t" && sync -- "$t" && mv -f -- "$t" "$f"; then exit 0; fi
         rm -f -- "$t"; exit 1
         """
 }

@@ -56,6 +56,12 @@ public struct RelayStatus: Sendable, Equatable {
     public var deployedCommit: String?
     public var deployedStampSHA256: String?
     public var nocreate = false
+    /// A cmdeploy apply holds the host's lock: its owner line.
+    public var deployRunning: String?
+    /// Left by an interrupted deploy (the next `cmdeploy run` repairs them).
+    public var leftoverGuard = false
+    public var dpkgInterrupted = false
+    public var unfinishedMoves = false
     /// The script ran to its end.
     public var complete = false
 
@@ -118,6 +124,11 @@ public enum StatusProbe {
             if [ -f /etc/chatmail-version ]; then head -n 1 /etc/chatmail-version; sha256sum </etc/chatmail-version | cut -c1-64; else echo none; fi
             echo '== nocreate'
             if [ -e \(nocreatePath) ]; then echo present; else echo absent; fi
+            echo '== deploy'
+            if [ -e \(Recovery.lockPath) ] && ! flock -n \(Recovery.lockPath) true 2>/dev/null; then echo "running $(head -n 1 \(Recovery.ownerPath) 2>/dev/null)"; fi
+            if [ -f \(Recovery.guardPath) ] && grep -qx \(shellQuote(Recovery.guardMarker)) \(Recovery.guardPath); then echo guard; fi
+            if command -v dpkg >/dev/null && \(Recovery.dpkgInterrupted()); then echo dpkg; fi
+            if [ -f \(Recovery.movesJournal) ]; then echo moves; fi
             echo '== end'
 
             """
@@ -198,6 +209,13 @@ public enum StatusProbe {
             if version.count > 1, version[1].trimmed.count == 64 { status.deployedStampSHA256 = version[1].trimmed }
         }
         status.nocreate = s["nocreate"]?.first?.trimmed == "present"
+        for line in s["deploy"] ?? [] {
+            let t = line.trimmed
+            if t.hasPrefix("running") { status.deployRunning = String(t.dropFirst(7)).trimmed }
+            if t == "guard" { status.leftoverGuard = true }
+            if t == "dpkg" { status.dpkgInterrupted = true }
+            if t == "moves" { status.unfinishedMoves = true }
+        }
         return status
     }
 

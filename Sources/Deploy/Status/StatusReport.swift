@@ -90,6 +90,8 @@ public struct StatusReport: Sendable {
         version["matches"] = local.map { sha256Hex(Array(normalizedStamp($0).utf8)) == s.deployedStampSHA256 } ?? NSNull()
         f["version"] = version
         f["nocreate"] = s.nocreate
+        f["interrupted_deploy"] = ["running": s.deployRunning.map { $0 as Any } ?? NSNull(), "policy_rc_d_left": s.leftoverGuard,
+                                   "dpkg_interrupted": s.dpkgInterrupted, "unfinished_moves": s.unfinishedMoves]
         if let now = s.now { f["now"] = now }
         return f
     }
@@ -145,8 +147,28 @@ public enum RelayHealth {
             ? StatusCheck(group: "deploy", name: "account creation", level: .warn,
                           message: "\(StatusProbe.nocreatePath) is set: new addresses are refused, existing ones work")
             : StatusCheck(group: "deploy", name: "account creation", level: .ok, message: "open"))
+        checks.append(deployCheck(s))
         return StatusReport(domain: config.mailDomain, host: host, checks: checks, status: s,
                             mailDisabled: mailOff, config: config, localStamp: localStamp)
+    }
+
+    /// What an interrupted deploy left (see Recovery). While a deploy runs,
+    /// its guard and staging are expected, so that only warns.
+    static func deployCheck(_ s: RelayStatus) -> StatusCheck {
+        var problems: [String] = []
+        if s.dpkgInterrupted { problems.append("dpkg was interrupted (packages half-installed)") }
+        if s.leftoverGuard {
+            problems.append("cmdeploy's \(Recovery.guardPath) is left behind (package updates do not restart services)")
+        }
+        if s.unfinishedMoves { problems.append("a configuration change stopped between its file moves") }
+        if let owner = s.deployRunning {
+            return StatusCheck(group: "deploy", name: "deploy", level: .warn,
+                               message: "a cmdeploy apply is running (\(owner))"
+                                   + (problems.isEmpty ? "" : "; meanwhile: " + problems.joined(separator: "; ")))
+        }
+        if problems.isEmpty { return StatusCheck(group: "deploy", name: "deploy", level: .ok, message: "no interrupted deploy") }
+        return StatusCheck(group: "deploy", name: "deploy", level: .fail,
+                           message: problems.joined(separator: "; ") + ": run `cmdeploy run` to repair")
     }
 
     static func unitChecks(_ s: RelayStatus, _ expected: RelayExpectations) -> [StatusCheck] {

@@ -65,6 +65,28 @@ final class Harness {
         return client.reply()
     }
 
+    /// SIGTERM's graceful stop: a message already read is re-injected and
+    /// answered 250 before the drain returns, so Postfix never retries a
+    /// message that was delivered (no duplicate), and nothing new is read.
+    @Test func gracefulStopAnswersTheMessageInFlight() throws {
+        let h = try Harness()
+        let client = h.client()
+        client.send("MAIL FROM:<\(alice)>\r\n")
+        #expect(client.reply()?.code == 250)
+        client.send("RCPT TO:<slow@c.test>\r\n")
+        #expect(client.reply()?.code == 250)
+        client.send("DATA\r\n")
+        #expect(client.reply()?.code == 354)
+        client.sendMessage(Fixture.bytes("encrypted.eml", to: "slow@c.test"))
+        let deadline = Date().addingTimeInterval(5)
+        while h.server.drain.pending == 0, Date() < deadline { usleep(1000) }
+        #expect(h.server.drain.pending == 1)
+        h.server.closeListeners()
+        #expect(h.server.drain.stopReadingAndWait(timeout: 5) == 0)
+        #expect(client.reply()?.code == 250)
+        #expect(h.sink.messages.map(\.recipients) == [["slow@c.test"]])
+    }
+
     @Test func pipelinedCommandsAndSeveralMessagesOnOneConnection() throws {
         let h = try Harness()
         let client = h.client()

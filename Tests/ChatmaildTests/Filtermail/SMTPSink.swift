@@ -91,6 +91,15 @@ private final class SinkHandler: ChannelInboundHandler {
                 // A recipient named "stall..." makes the sink go silent.
                 if message.recipients.contains(where: { $0.hasPrefix("stall") }) { return }
                 state.withLockedValue { $0.messages.append(message) }
+                // ... and one named "slow..." makes it answer after half a second.
+                if message.recipients.contains(where: { $0.hasPrefix("slow") }) {
+                    let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+                    let me = NIOLoopBound(self, eventLoop: context.eventLoop)
+                    context.eventLoop.scheduleTask(in: .milliseconds(500)) {
+                        me.value.send(ctx.value, "250 2.0.0 Ok: queued as SINK")
+                    }
+                    return
+                }
                 return send(context, "250 2.0.0 Ok: queued as SINK")
             }
             current.data += line.first == UInt8(ascii: ".") ? Array(line.dropFirst()) : line

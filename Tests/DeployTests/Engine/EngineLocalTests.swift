@@ -212,13 +212,63 @@ import Testing
             #expect(throws: PlanError.self) { try e.plan() }
         }
     }
+
+    /// A run cut between staging and renaming leaves our temporary files
+    /// beside the targets: the next probe reports them, the run removes
+    /// them (also when nothing else differs), and the one after is a no-op.
+    @Test func temporaryFilesOfAnInterruptedRunAreRepaired() throws {
+        let r = root
+        let manifest = Manifest {
+            File("\(r)/etc/app/main.conf", text: "a = 1\n")
+        }
+        _ = try engine(manifest).run(dryRun: false)
+        let names = [".cmdeploy-new.3", "main.conf.cmdeploy-new", ".cmdeploy-Ab12Cd"]
+        for name in names { try "half".write(toFile: "\(r)/etc/app/\(name)", atomically: false, encoding: .utf8) }
+        try "operator's".write(toFile: "\(r)/etc/app/notes.cmdeploy-old", atomically: false, encoding: .utf8)
+
+        let e = try engine(manifest)
+        let (plan, _) = try e.plan()
+        #expect(plan.changes.isEmpty && plan.services.isEmpty)
+        #expect(plan.repairs.count == 1 && plan.repairs[0].hasPrefix("remove 3 temporary files of an interrupted run"))
+        #expect(!plan.isEmpty)
+        #expect(PlanPrinter.text(plan, desired: e.desired).hasPrefix("left by an interrupted run\n  ✚ remove 3 temporary files"))
+
+        let repaired = try engine(manifest).run(dryRun: false)
+        #expect(repaired.applied)
+        #expect(repaired.roundTrips == 3, "probe, the repair batch, verify probe")
+        for name in names { #expect(!FileManager.default.fileExists(atPath: "\(r)/etc/app/\(name)")) }
+        #expect(read("\(r)/etc/app/notes.cmdeploy-old") == "operator's", "only our own names are removed")
+        #expect(read("\(r)/etc/app/main.conf") == "a = 1\n")
+        #expect(try engine(manifest).run(dryRun: false).plan.isEmpty)
+    }
+
+    /// After a dropped connection the apply may still run on the host under
+    /// its lock: the next run says so, waits, and only then probes.
+    @Test func aRunWaitsWhileAnotherApplyHoldsTheHostLock() throws {
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        holder.arguments = ["-c", "exec 9>>\(Recovery.lockPath); flock 9; echo locked; sleep 2"]
+        let out = Pipe()
+        holder.standardOutput = out
+        try holder.run()
+        _ = out.fileHandleForReading.availableData  // "locked"
+        let waits = Box()
+        let e = Engine(host: LocalHost(), desired: try DesiredState([("test", Manifest { File("\(root)/a.conf", text: "x\n") })]),
+                       onEvent: { if case .waiting(let owner) = $0 { waits.items.append(owner) } })
+        let start = Date()
+        let summary = try e.run(dryRun: false)
+        holder.waitUntilExit()
+        #expect(!waits.items.isEmpty)
+        #expect(Date().timeIntervalSince(start) > 1, "it waited for the holder")
+        #expect(summary.applied && read("\(root)/a.conf") == "x\n")
+    }
 }
 
 /// The policy-rc.d that keeps maintainer scripts from starting services
 /// during apt-get, run for real on a path in a temporary directory.
 @Suite struct PolicyGuardTests {
     func runGuard(_ path: String, then body: String) throws -> CommandResult {
-        let script = "S=$(mktemp -d)\n" + ApplyScript.policyGuard(path: path) + body
+        let script = "S=$(mktemp -d)\n" + Recovery.policyGuard(path: path) + body
         return try LocalHost().run("sh -s", stdin: Array(script.utf8))
     }
 
@@ -247,3 +297,5 @@ import Testing
         #expect((try? String(contentsOfFile: path, encoding: .utf8)) == "#!/bin/sh\nexit 0\n")
     }
 }
+
+final class Box: @unchecked Sendable { var items: [String] = [] }

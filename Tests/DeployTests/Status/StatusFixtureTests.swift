@@ -105,6 +105,25 @@ import Testing
         #expect(!r.checks.contains { $0.name == "25/tcp" || $0.name == "queue" })
     }
 
+    @Test func anInterruptedDeployIsReportedUntilTheNextRunRepairsIt() throws {
+        let healthy = try fixture("relay1-healthy.txt")
+        #expect(try evaluate(healthy).checks.first { $0.name == "deploy" }?.level == .ok)
+        let left = healthy.replacingOccurrences(of: "== end", with: "== deploy\nguard\ndpkg\n== end")
+        let r = try evaluate(left)
+        #expect(!r.healthy)
+        let check = try #require(r.failures.first { $0.name == "deploy" })
+        #expect(check.message.contains("dpkg was interrupted"))
+        #expect(check.message.contains("/usr/sbin/policy-rc.d is left behind"))
+        #expect(check.message.hasSuffix("run `cmdeploy run` to repair"))
+        // While an apply runs, its guard is expected: a warning naming it.
+        let running = healthy.replacingOccurrences(
+            of: "== end", with: "== deploy\nrunning pid 812, since 2026-12-07 05:00:00 UTC\nguard\n== end")
+        let w = try evaluate(running)
+        #expect(w.healthy)
+        #expect(w.checks.first { $0.name == "deploy" }?.level == .warn)
+        #expect(w.checks.first { $0.name == "deploy" }?.message.hasPrefix("a cmdeploy apply is running (pid 812, since") == true)
+    }
+
     // Cases a lab relay does not show by itself, made by changing one fact of
     // a captured output.
 
