@@ -147,7 +147,7 @@ check "relay1: --disable-mail: the web still serves /new" new_account "$D1"
 check "relay1: the normal run brings mail back" deploy_logged relay1-enable 1
 check "relay1: mail units active again" units_active 1 "postfix dovecot"
 check "relay1: the mailbox is intact after --disable-mail and back" mailbox_intact
-no_changes() { deploy "$1" 2>&1 | grep -q '^No changes'; }
+no_changes() { local out; out=$(deploy "$1" 2>&1); grep -q '^No changes' <<< "$out" || { echo "$out"; return 1; }; }
 check "relay1: a run after that changes nothing" no_changes 1
 
 # --- relay1: a crash between the renames of a configuration change ---
@@ -163,7 +163,7 @@ check "relay1: at boot the change was finished before Postfix started" on relay1
     tail -n 1 /etc/postfix/main.cf | grep -qx "# rolled forward" && [ ! -e /var/lib/cmdeploy/moves ] &&
     [ ! -e /etc/postfix/.cmdeploy-new.0 ] && systemctl is-active -q postfix@- &&
     [ "$(systemctl show -p InactiveEnterTimestampMonotonic --value cmdeploy-rollforward)" -lt \
-      "$(systemctl show -p ExecMainStartTimestampMonotonic --value postfix@-)" ] &&
+      "$(systemctl show -p ActiveEnterTimestampMonotonic --value postfix@-)" ] &&
     journalctl -b -u cmdeploy-rollforward -o cat | grep -q "Finished"'
 check "relay1: the next run puts main.cf back as chatmail.ini says" deploy 1
 check "relay1: ... and then changes nothing" no_changes 1

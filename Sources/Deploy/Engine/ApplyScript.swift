@@ -204,8 +204,8 @@ enum ApplyScript {
             }
             let journal = Recovery.movesJournal
             s += """
-                mkdir -p \(engineStateDir) && cat >\(journal).new <<'@@CMDEPLOY-EOF' && sync -- \(journal).new && mv -f -- \(journal).new \(journal) && sync -- \(engineStateDir) || fail file \(journal) /dev/null
-                \(moves.joined(separator: "\n"))
+                mkdir -p \(engineStateDir) && base64 -d >\(journal).new <<'@@CMDEPLOY-EOF' && sync -- \(journal).new && mv -f -- \(journal).new \(journal) && sync -- \(engineStateDir) || fail file \(journal) /dev/null
+                \(Base64.encode(Array((moves.joined(separator: "\n") + "\n").utf8)).chunked(76))
                 @@CMDEPLOY-EOF
                 sh \(journal) >"$S/out" 2>&1 || fail file \(journal) "$S/out"
                 sync -- \(targetDirs.map(shellQuote).joined(separator: " ")) 2>/dev/null; rm -f \(journal)

@@ -41,8 +41,11 @@ enum Recovery {
         return dirs
     }
 
+    /// True when dpkg's state is half-done and no dpkg is running (an
+    /// unattended upgrade in progress looks the same but holds dpkg's lock).
     static func dpkgInterrupted() -> String {
-        "{ [ -n \"$(ls -A /var/lib/dpkg/updates 2>/dev/null)\" ] || [ -n \"$(dpkg --audit 2>/dev/null)\" ]; }"
+        "{ ! lslocks -n -o PATH 2>/dev/null | grep -q '^/var/lib/dpkg/lock'"
+            + " && { [ -n \"$(ls -A /var/lib/dpkg/updates 2>/dev/null)\" ] || [ -n \"$(dpkg --audit 2>/dev/null)\" ]; }; }"
     }
 
     /// Probe lines (read-only, under a shared lock): `F busy`, `F guard`,

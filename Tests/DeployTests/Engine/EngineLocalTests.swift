@@ -213,6 +213,25 @@ import Testing
         }
     }
 
+    /// File names come from the operator's www folder into the host's
+    /// shell: quotes, `$`, backticks, spaces and newlines stay names.
+    @Test func hostileFileNamesAreOnlyNames() throws {
+        let r = root
+        // Evaluated, the two substitutions would change the names.
+        let names = ["a\"b.html", "$(echo x).png", "`echo y`.txt", "$HOME", "with space.txt",
+                     "new\nline.css", "it's.js", "back\\slash", "semi;colon&amp", "-dash"]
+        let manifest = Manifest {
+            Directory("\(r)/www")
+            for name in names { File("\(r)/www/\(name)", text: "content of \(name)\n") }
+        }
+        let first = try engine(manifest).run(dryRun: false)
+        #expect(first.applied)
+        for name in names { #expect(read("\(r)/www/\(name)") == "content of \(name)\n", "\(name)") }
+        let listed = try FileManager.default.contentsOfDirectory(atPath: "\(r)/www").sorted()
+        #expect(listed == names.sorted())
+        #expect(try engine(manifest).run(dryRun: false).plan.isEmpty)
+    }
+
     /// A run cut between staging and renaming leaves our temporary files
     /// beside the targets: the next probe reports them, the run removes
     /// them (also when nothing else differs), and the one after is a no-op.
