@@ -147,12 +147,26 @@ public final class Engine {
     public func run(dryRun: Bool, stages: Set<Stage> = Set(Stage.allCases), withContent: Bool = false,
                     review: (Plan, ProbeResult) throws -> Void = { _, _ in }) throws -> RunSummary {
         let start = Date()
-        let (plan, probed) = try self.plan(withContent: withContent)
+        var (plan, probed) = try self.plan(withContent: withContent)
         onEvent(.planned(plan))
         try review(plan, probed)
         if dryRun || plan.isEmpty {
             return RunSummary(plan: plan, applied: false, roundTrips: roundTrips, waitRoundTrips: waitRoundTrips,
                               seconds: Date().timeIntervalSince(start))
+        }
+        // Finishing an interrupted dpkg or file moves changes what the plan
+        // was made from (a package's postinst enables its units): repair
+        // first, then plan again from what the host is now.
+        if plan.facts.dpkgInterrupted || plan.facts.unfinishedMoves {
+            try runBatch("repair", ApplyScript.repair(desired))
+            (plan, probed) = try self.plan(withContent: withContent)
+            onEvent(.planned(plan))
+            try review(plan, probed)
+            if plan.isEmpty {
+                onEvent(.verified(seconds: 0))
+                return RunSummary(plan: plan, applied: true, roundTrips: roundTrips, waitRoundTrips: waitRoundTrips,
+                                  seconds: Date().timeIntervalSince(start))
+            }
         }
         try apply(plan, stages: stages)
         let verifyStart = Date()
