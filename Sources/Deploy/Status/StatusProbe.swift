@@ -56,6 +56,11 @@ public struct RelayStatus: Sendable, Equatable {
     public var deployedCommit: String?
     public var deployedStampSHA256: String?
     public var nocreate = false
+    /// OpenDKIM's milter probe: "ok N ms" or "FAIL why"; nil when the relay
+    /// has no probe (IPv4 relay, older deploy) or OpenDKIM is stopped.
+    public var milterProbe: String?
+    /// Times the health timer restarted a failing OpenDKIM in the last 24 h.
+    public var milterHealed: Int?
     /// The script ran to its end.
     public var complete = false
 
@@ -118,6 +123,11 @@ public enum StatusProbe {
             if [ -f /etc/chatmail-version ]; then head -n 1 /etc/chatmail-version; sha256sum </etc/chatmail-version | cut -c1-64; else echo none; fi
             echo '== nocreate'
             if [ -e \(nocreatePath) ]; then echo present; else echo absent; fi
+            echo '== milter'
+            if [ -x \(OpenDKIM.probePath) ] && systemctl -q is-active opendkim 2>/dev/null; then
+              echo "probe=$(timeout 15 \(OpenDKIM.probePath) 2>&1 | head -n 1)"
+              echo "healed=$(journalctl -q -u opendkim-health --since -24h -o cat 2>/dev/null | grep -c 'restarting it')"
+            fi
             echo '== end'
 
             """
@@ -198,6 +208,10 @@ public enum StatusProbe {
             if version.count > 1, version[1].trimmed.count == 64 { status.deployedStampSHA256 = version[1].trimmed }
         }
         status.nocreate = s["nocreate"]?.first?.trimmed == "present"
+        for line in s["milter"] ?? [] {
+            if line.hasPrefix("probe=") { status.milterProbe = String(line.dropFirst(6)).trimmed }
+            if line.hasPrefix("healed=") { status.milterHealed = Int(String(line.dropFirst(7)).trimmed) }
+        }
         return status
     }
 
