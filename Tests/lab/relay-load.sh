@@ -11,7 +11,9 @@
 #
 # LOAD_ACCOUNTS (per relay), LOAD_MESSAGES, LOAD_DURATION (seconds of
 # sending), LOAD_CONCURRENCY, LOAD_RESTARTS ("" for a run without restarts,
-# which then allows no duplicate at all), LOAD_GUARDS=0 skips the guards.
+# which then allows no duplicate at all), LOAD_GUARDS=0 skips the guards,
+# LOAD_DEPLOY=0 uses the relays as they are (a reproduction on relays
+# changed by hand; otherwise `cmdeploy run` first puts them back).
 SUITE=relay-load
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/relays.sh"
@@ -28,7 +30,7 @@ LOADGEN=(python3 Tests/lab/load/loadgen.py)
 OUT=${LOAD_OUT:-$RELAYLAB_STATE/load}
 mkdir -p "$OUT"; rm -f "$OUT"/*
 
-ensure_relays || { fail "relays deployed"; finish; exit; }
+if [ "${LOAD_DEPLOY:-1}" = 1 ]; then ensure_relays || { fail "relays deployed"; finish; exit; }; fi
 
 # Services restarted by systemd on their own (a crash) count as failures;
 # the planned restarts below are manual and do not count.
@@ -78,7 +80,7 @@ scan() {  # all load messages in both relays' mailboxes
     for n in 1 2; do on_relay "$n" "python3 - /home/vmail/mail" < Tests/lab/load/maildir_scan.py > "$OUT/delivered$n" 2> /dev/null; done
 }
 accepted=$(grep -c '"status": "sent"' "$OUT/sent.jsonl")
-queue_len() { on_relay "$1" "postqueue -j | grep -c ." 2> /dev/null || echo "?"; }
+queue_len() { on_relay "$1" "postqueue -j | grep -c . || true"; }
 deadline=$(($(date +%s) + DRAIN)) flushed=
 while :; do
     scan
@@ -117,7 +119,7 @@ grep -q '^ok   \|^FAIL ' "$OUT/report.txt" || fail "load report" "$(cat "$OUT/re
 
 wait
 for n in 1 2; do
-    echo "numbers: relay$n peak memory under load (RSS / cgroup incl. page cache, MiB):"
+    echo "numbers: relay$n peak memory under load (RSS / PSS summed over the unit's processes, MiB):"
     awk 'NF == 3 { printf "     %-20s %6.1f / %6.1f\n", $1, $2 / 1024, $3 / 1024 }' "$OUT/memory$n"
 done
 

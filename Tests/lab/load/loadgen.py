@@ -154,9 +154,7 @@ def cmd_send(a):
         domain = user.split("@")[1]
         msgs = []
         for _ in range(min(a.batch, a.messages - n)):
-            other = rng.randrange(len(relays)) if rng.random() < a.cross else r
-            if other == r and len(relays) > 1 and a.cross >= 1:
-                other = 1 - r
+            other = (r + 1) % len(relays) if rng.random() < a.cross else r
             to = rng.choice(relays[other])[0]
             msgs.append({"id": "load-%s-%d@%s" % (run, n, domain), "from": user, "to": to,
                          "cross": other != r})
@@ -215,7 +213,8 @@ def cmd_report(a):
     lost = [m for m in accepted if m["id"] not in deliveries]
     wrong = [m for m in sent if m["id"] in deliveries and any(u != m["to"] for u, _ in deliveries[m["id"]])]
     known = {m["id"] for m in sent}
-    strays = [i for i in deliveries if i.startswith("load-") and i not in known]
+    runs = {i.split("-")[1] for i in known}
+    strays = [i for i in deliveries if i.split("-")[1:2] and i.split("-")[1] in runs and i not in known]
     dups = [m for m in sent if len(deliveries.get(m["id"], [])) > 1]
     explained, unexplained = [], []
     for m in dups:
