@@ -187,4 +187,20 @@ with smtplib.SMTP_SSL(sys.argv[1], 465, timeout=30) as s:
     check "guards restored: a new address is created again" login "$(fresh)" "guard-password-$RANDOM"
 fi
 
+# --- a stuck OpenDKIM: status shows it, the health check restarts it ---
+if [ "${LOAD_STUCK:-1}" = 1 ]; then
+    signs() { cm 1 status 2>&1 | grep 'opendkim milter' | tee /dev/stderr | grep -Eq '(ok|WARN) +opendkim milter +signs a probe message'; }
+    check "relay1: cmdeploy status: the OpenDKIM milter signs" signs
+    on_relay 1 "kill -STOP \$(systemctl show -p MainPID --value opendkim)"   # running, answering nothing
+    stuck() { cm 1 status 2>&1 | grep 'opendkim milter' | tee /dev/stderr | grep -Eq 'FAIL +opendkim milter +does not sign: no answer'; }
+    check "relay1: OpenDKIM stopped answering: cmdeploy status fails its milter" stuck
+    since=$(date +%s)
+    healed() { on_relay 1 "systemctl start opendkim-health.service && journalctl -q -u opendkim-health --since @$since -o cat"; }
+    check "relay1: the health check restarts the stuck OpenDKIM (as its timer does each minute)" healed
+    journalctl_heal=$(on_relay 1 "journalctl -q -u opendkim-health --since @$since -o cat")
+    sed 's/^/     /' <<< "$journalctl_heal"
+    warned() { cm 1 status 2>&1 | grep 'opendkim milter' | tee /dev/stderr | grep -Eq 'WARN +opendkim milter +signs a probe message .*restarted it [0-9]+ time'; }
+    check "... and cmdeploy status says so (warning)" warned
+fi
+
 finish

@@ -241,6 +241,10 @@ def cmd_report(a):
     lat = [min(t for _, t in deliveries[m["id"]]) - m["t_first"] for m in accepted if m["id"] in deliveries]
     same = [min(t for _, t in deliveries[m["id"]]) - m["t_first"] for m in accepted if m["id"] in deliveries and not m["cross"]]
     cross = [min(t for _, t in deliveries[m["id"]]) - m["t_first"] for m in accepted if m["id"] in deliveries and m["cross"]]
+    def calm(m):  # neither sent nor delivered across a restart window
+        t1 = m["t_first"]; t2 = min(t for _, t in deliveries[m["id"]])
+        return not any(t1 <= end + a.grace and t2 >= start - a.grace for _, start, end in windows)
+    calm_lat = [min(t for _, t in deliveries[m["id"]]) - m["t_first"] for m in accepted if m["id"] in deliveries and calm(m)]
     if accepted:
         t_start = min(m["t_first"] for m in sent)
         t_acc = max(m["t_accepted"] for m in accepted)
@@ -252,6 +256,9 @@ def cmd_report(a):
               % (len(accepted) / max(t_acc - t_start, 1e-3), len(lat) / max(t_del - t_start, 1e-3), t_del - t_start))
         print("numbers: delivery latency p50 %.2f s, p99 %.2f s, max %.2f s (same relay p50 %.2f p99 %.2f; cross-relay p50 %.2f p99 %.2f)"
               % (pct(lat, 50), pct(lat, 99), max(lat or [0]), pct(same, 50), pct(same, 99), pct(cross, 50), pct(cross, 99)))
+        if windows:
+            print("numbers: outside the restart windows (%d messages): p50 %.2f s, p99 %.2f s, max %.2f s"
+                  % (len(calm_lat), pct(calm_lat, 50), pct(calm_lat, 99), max(calm_lat or [0])))
     for ok, text in checks:
         print(("ok   " if ok else "FAIL ") + text)
 
