@@ -61,6 +61,7 @@ class Sender:
         self.a, self.template, self.lock = a, template, threading.Lock()
         self.out = open(a.out, "w")
         self.counts = {"sent": 0, "retries": 0, "failed": 0}
+        self.good_logins = set()
 
     def message(self, m):
         text = (self.template.replace("{from_addr}", m["from"]).replace("{to_addr}", m["to"])
@@ -79,7 +80,17 @@ class Sender:
         if via443:
             ctx.set_alpn_protocols(["smtp"])  # nginx on 443 passes it to 465
         s = smtplib.SMTP_SSL(domain, 443 if via443 else 465, context=ctx, timeout=self.a.timeout)
-        s.login(user, password)
+        try:
+            s.login(user, password)
+        except smtplib.SMTPAuthenticationError as e:
+            # A login that worked before and is refused now is the relay's
+            # fault (seen while Dovecot restarts): retried like a real client,
+            # and listed by the report.
+            if user in self.good_logins:
+                raise smtplib.SMTPServerDisconnected("login of a working account refused: %d %s"
+                                                     % (e.smtp_code, e.smtp_error.decode(errors="replace")))
+            raise
+        self.good_logins.add(user)
         return s
 
     def send_batch(self, batch):
@@ -221,6 +232,12 @@ def cmd_report(a):
         times = [t for _, t in deliveries[m["id"]]] + [t for t, err in m["attempts"] if err]
         names = sorted({w for w in map(window_of, times) if w})
         (explained if names else unexplained).append((m, names))
+    refused_logins = [(m, t, err) for m in sent for t, err in m["attempts"] if err and "login of a working account refused" in err]
+    outside = [(m, t, err) for m, t, err in refused_logins if not (window_of(t) or "").startswith("dovecot@")]
+    check(not outside, "a working account's login refused only while Dovecot restarts (%d of %d)" % (len(outside), len(refused_logins)))
+    for m, t, err in refused_logins:
+        print("     %s: %s at %.1f s (%s)" % ("known relay gap" if (m, t, err) not in outside else "refused login",
+                                          m["from"], t - a.t0, err.split(": ", 1)[1]))
     check(len(sent) == a.expect, "every planned message was handed to a relay or given up on (%d of %d)" % (len(sent), a.expect))
     check(not failed, "no message refused for good or given up (%d)" % len(failed))
     check(not lost, "every accepted message delivered, by Message-ID (%d missing)" % len(lost))
