@@ -86,6 +86,8 @@ class Sender:
             # A login that worked before and is refused now is the relay's
             # fault (seen while Dovecot restarts): retried like a real client,
             # and listed by the report.
+            if e.smtp_code < 500:
+                raise smtplib.SMTPServerDisconnected("%d %s" % (e.smtp_code, e.smtp_error.decode(errors="replace")))
             if user in self.good_logins:
                 raise smtplib.SMTPServerDisconnected("login of a working account refused: %d %s"
                                                      % (e.smtp_code, e.smtp_error.decode(errors="replace")))
