@@ -81,4 +81,7 @@ fi
 echo "initenv: building release binaries (swift build -c release)"
 scripts/stamp-revision
 swift build -c release --static-swift-stdlib
+# OpenDKIM's libunbound config lock, installed with dns_forwarders (see Sources/UnboundConfigLock)
+cc -shared -fPIC -O2 -o "$(swift build -c release --show-bin-path)/libub-config-lock.so" \
+    Sources/UnboundConfigLock/ub_config_lock.c -pthread -ldl
 echo "initenv: done; run scripts/cmdeploy --help"

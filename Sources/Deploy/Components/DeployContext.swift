@@ -11,6 +11,9 @@ public struct DeployContext: Sendable {
     public var websiteOnly: Bool = false
     /// The chatmaild binary to install (a static Linux build).
     public var chatmaild: LocalFile?
+    /// libub-config-lock.so from beside chatmaild: OpenDKIM needs it with
+    /// dns_forwarders (see OpenDKIM.configLockPath).
+    public var unboundConfigLock: LocalFile?
     /// The built web pages to publish, as relative path → content; nil when
     /// pages are disabled (`www_folder` is not a folder).
     public var website: [String: [UInt8]]?

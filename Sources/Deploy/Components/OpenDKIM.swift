@@ -12,6 +12,15 @@ public struct OpenDKIM: Component {
     public static let conf = "/etc/opendkim.conf"
     /// libunbound settings for OpenDKIM's key lookups, with dns_forwarders only.
     public static let resolverConf = "/etc/opendkim/resolver.conf"
+    /// Serializes libunbound's config parsing inside OpenDKIM (LD_PRELOAD),
+    /// with dns_forwarders only. Built beside chatmaild (scripts/build-chatmaild)
+    /// from Sources/UnboundConfigLock/ub_config_lock.c.
+    public static let configLockPath = "/usr/local/lib/libub-config-lock.so"
+    public static let configLockName = "libub-config-lock.so"
+    /// One milter session (a message to sign); the health timer and
+    /// `cmdeploy status` run it.
+    public static let probePath = "/usr/local/sbin/opendkim-probe"
+    static let healthPath = "/usr/local/sbin/opendkim-health"
 
     /// `opendkim -n` checks every setting, but it opens the key and tables
     /// (not there yet on a first deploy) and Debian's build crashes on it
@@ -36,8 +45,30 @@ public struct OpenDKIM: Component {
         let final = try Templates.text("opendkim/final.lua")
         let dropIn = try Templates.text("opendkim/10-prevent-memory-leak.conf")
         let dropInPath = "/etc/systemd/system/opendkim.service.d/10-prevent-memory-leak.conf"
+        let lockDropIn = try Templates.text("opendkim/20-ub-config-lock.conf")
+        let lockDropInPath = "/etc/systemd/system/opendkim.service.d/20-ub-config-lock.conf"
+        let probe = try Templates.render("opendkim/opendkim-probe.mustache", values)
+        let health = try Templates.text("opendkim/opendkim-health")
+        let healthUnit = try Templates.text("opendkim/opendkim-health.service")
+        let healthTimer = try Templates.text("opendkim/opendkim-health.timer")
+        let timerPath = "/etc/systemd/system/opendkim-health.timer"
+        // OpenDKIM (2.11) reads ResolverConfiguration into a fresh libunbound
+        // context for every message, from concurrent threads, while
+        // libunbound's config parser is process-wide: without the lock,
+        // load makes it defer every message or crash (issue #16).
+        var configLock: LocalFile?
+        if forwarded {
+            guard let lock = context.unboundConfigLock else {
+                throw DeployFailure("""
+                    dns_forwarders needs \(Self.configLockName) for OpenDKIM, built beside chatmaild \
+                    (scripts/build-chatmaild builds both); none found beside \(context.chatmaild?.path ?? "chatmaild")
+                    """)
+            }
+            configLock = lock
+        }
         let files = [Self.conf, "/etc/dkimkeys/KeyTable", "/etc/dkimkeys/SigningTable",
-                     "/etc/opendkim/screen.lua", "/etc/opendkim/final.lua", dropInPath, Self.resolverConf]
+                     "/etc/opendkim/screen.lua", "/etc/opendkim/final.lua", dropInPath, Self.resolverConf,
+                     lockDropInPath, Self.configLockPath]
         let domain = shellQuote(context.config.mailDomainBare)
         return Manifest {
             SystemGroup("opendkim")
@@ -49,10 +80,14 @@ public struct OpenDKIM: Component {
             Directory("/etc/opendkim", owner: "opendkim", mode: 0o750)
             File("/etc/opendkim/screen.lua", text: screen)
             File("/etc/opendkim/final.lua", text: final)
-            if forwarded {
+            if let lock = configLock {
                 File(Self.resolverConf, text: resolver)
+                File(Self.configLockPath, content: lock.content, mode: 0o644)
+                File(lockDropInPath, text: lockDropIn)
             } else {
                 Absent(Self.resolverConf)
+                Absent(lockDropInPath)
+                Absent(Self.configLockPath)
             }
             Directory("/etc/dkimkeys", owner: "opendkim", mode: 0o700)
             File("/etc/dkimkeys/KeyTable", text: keyTable, owner: "opendkim")
@@ -66,6 +101,13 @@ public struct OpenDKIM: Component {
                                + " && chown opendkim:opendkim \(Self.privateKey)",
                            unless: "test -f \(Self.privateKey)")
             Service("opendkim", restartOn: files + ["opendkim"])
+            // A milter can be up and still defer every message: the timer
+            // probes it each minute and restarts it when it fails.
+            File(Self.probePath, text: probe, mode: 0o755)
+            File(Self.healthPath, text: health, mode: 0o755)
+            File("/etc/systemd/system/opendkim-health.service", text: healthUnit)
+            File(timerPath, text: healthTimer)
+            Service("opendkim-health.timer", restartOn: [timerPath])
         }
     }
 }

@@ -47,6 +47,14 @@ public enum Deployment {
         return LocalFile(path: path, content: Array(data))
     }
 
+    /// OpenDKIM's libunbound config lock (needed with dns_forwarders): the
+    /// library built beside `chatmaild`; nil when there is none.
+    public static func locateUnboundConfigLock(beside chatmaild: LocalFile) -> LocalFile? {
+        let path = URL(fileURLWithPath: chatmaild.path).deletingLastPathComponent()
+            .appendingPathComponent(OpenDKIM.configLockName).path
+        return FileManager.default.contents(atPath: path).map { LocalFile(path: path, content: Array($0)) }
+    }
+
     /// The ELF machine of a binary, as `uname -m` names it; nil when unknown.
     public static func elfArchitecture(_ bytes: [UInt8]) -> String? {
         guard bytes.count > 20, bytes[0] == 0x7F, bytes[1] == 0x45, bytes[2] == 0x4C, bytes[3] == 0x46 else { return nil }

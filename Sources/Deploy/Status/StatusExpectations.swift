@@ -34,8 +34,9 @@ public struct RelayExpectations: Sendable, Equatable {
     public static func derive(_ config: ChatmailConfig, disableMail: Bool = false) throws -> RelayExpectations {
         // Manifests need a chatmaild binary to declare its upload; which
         // units and ports there are does not depend on its bytes.
-        let context = DeployContext(config: config, disableMail: disableMail,
+        var context = DeployContext(config: config, disableMail: disableMail,
                                     chatmaild: LocalFile(path: "(status: not uploaded)", content: []))
+        context.unboundConfigLock = LocalFile(path: "(status: not uploaded)", content: [])
         var running: [ExpectedUnit] = [], stopped: [ExpectedUnit] = [], listeners: [ExpectedListener] = []
         for component in Relay.components(for: context) {
             for resource in try component.manifest(context).resources {

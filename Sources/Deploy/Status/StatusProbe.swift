@@ -62,6 +62,11 @@ public struct RelayStatus: Sendable, Equatable {
     public var leftoverGuard = false
     public var dpkgInterrupted = false
     public var unfinishedMoves = false
+    /// OpenDKIM's milter probe: "ok N ms" or "FAIL why"; nil when the relay
+    /// has no probe (IPv4 relay, older deploy) or OpenDKIM is stopped.
+    public var milterProbe: String?
+    /// Times the health timer restarted a failing OpenDKIM in the last 24 h.
+    public var milterHealed: Int?
     /// The script ran to its end.
     public var complete = false
 
@@ -129,6 +134,11 @@ public enum StatusProbe {
             if [ -f \(Recovery.guardPath) ] && grep -qx \(shellQuote(Recovery.guardMarker)) \(Recovery.guardPath); then echo guard; fi
             if command -v dpkg >/dev/null && \(Recovery.dpkgInterrupted()); then echo dpkg; fi
             if [ -f \(Recovery.movesJournal) ]; then echo moves; fi
+            echo '== milter'
+            if [ -x \(OpenDKIM.probePath) ] && systemctl -q is-active opendkim 2>/dev/null; then
+              echo "probe=$(timeout 15 \(OpenDKIM.probePath) 2>&1 | head -n 1)"
+              echo "healed=$(journalctl -q -u opendkim-health --since -24h -o cat 2>/dev/null | grep -c 'restarting it')"
+            fi
             echo '== end'
 
             """
@@ -215,6 +225,10 @@ public enum StatusProbe {
             if t == "guard" { status.leftoverGuard = true }
             if t == "dpkg" { status.dpkgInterrupted = true }
             if t == "moves" { status.unfinishedMoves = true }
+        }
+        for line in s["milter"] ?? [] {
+            if line.hasPrefix("probe=") { status.milterProbe = String(line.dropFirst(6)).trimmed }
+            if line.hasPrefix("healed=") { status.milterHealed = Int(String(line.dropFirst(7)).trimmed) }
         }
         return status
     }

@@ -138,6 +138,7 @@ public enum RelayHealth {
                                       message: "Postfix and Dovecot are stopped and disabled (deployed with --disable-mail)"))
         } else {
             checks.append(queueCheck(s))
+            if let milter = milterCheck(s) { checks.append(milter) }
         }
         checks.append(StatusCheck(group: "mail", name: "addresses", level: .ok,
                                   message: s.addresses.map { "\($0) address\($0 == 1 ? "" : "es")" } ?? "no address yet"))
@@ -268,6 +269,22 @@ public enum RelayHealth {
                                message: "TLS certificate \(path) expires in \(days) days: renewal is not happening")
         }
         return StatusCheck(group: "tls", name: "certificate", level: .ok, message: text)
+    }
+
+    /// OpenDKIM can run and still defer every message (issue #16): the probe
+    /// has it sign a message; restarts by the health timer are reported.
+    static func milterCheck(_ s: RelayStatus) -> StatusCheck? {
+        guard let probe = s.milterProbe else { return nil }
+        let healed = s.milterHealed ?? 0
+        let note = healed > 0 ? "; the health timer restarted it \(healed) time\(healed == 1 ? "" : "s") in 24 h" : ""
+        if probe.hasPrefix("ok") {
+            let ms = String(probe.dropFirst(2)).trimmed
+            return StatusCheck(group: "mail", name: "opendkim milter", level: healed > 0 ? .warn : .ok,
+                               message: "signs a probe message (\(ms))" + note)
+        }
+        let why = probe.hasPrefix("FAIL ") ? String(probe.dropFirst(5)) : probe
+        return StatusCheck(group: "mail", name: "opendkim milter", level: .fail,
+                           message: "does not sign: \(why.isEmpty ? "no answer" : why)" + note)
     }
 
     static func queueCheck(_ s: RelayStatus) -> StatusCheck {

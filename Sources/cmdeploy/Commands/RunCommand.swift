@@ -70,13 +70,14 @@ struct RunCommand: ParsableCommand {
                 website: try Deployment.buildWebsite(config),
                 version: Deployment.versionStamp())
             context.websiteOnly = websiteOnly
+            context.unboundConfigLock = context.chatmaild.flatMap(Deployment.locateUnboundConfigLock(beside:))
             if let note = Website.skipNote(context) { printer.note(note) }
             for note in Relay.omissions(for: context) { printer.note("warning: " + note) }
             let components = Relay.components(for: context)
             let desired = try DesiredState(components: components, context: context)
             let engine = Engine(host: remote, desired: desired, onEvent: printer.handle)
             let summary = try engine.run(dryRun: dryRun, stages: runStages, withContent: showDiff) { plan, probe in
-                if let binary = context.chatmaild {
+                for binary in [context.chatmaild, context.unboundConfigLock].compactMap({ $0 }) {
                     try Deployment.checkArchitecture(binary, hostArch: probe.facts.arch, hostName: remote.name)
                 }
                 if !websiteOnly {

@@ -16,7 +16,9 @@ func componentContext(domain: String = "chat.example.org", _ lines: [String] = [
     elf[18] = UInt8(arch & 0xFF)
     elf[19] = UInt8(arch >> 8)
     // The file stays: the Chatmaild component reads it (a few bytes in /tmp).
-    return DeployContext(config: config, chatmaild: LocalFile(path: "chatmaild", content: elf), version: version)
+    var context = DeployContext(config: config, chatmaild: LocalFile(path: "chatmaild", content: elf), version: version)
+    context.unboundConfigLock = LocalFile(path: "libub-config-lock.so", content: elf)
+    return context
 }
 
 extension Manifest {

@@ -18,7 +18,7 @@ import Testing
         #expect(try m.mailText("/etc/dkimkeys/SigningTable") == "*@_chat.example.org opendkim._domainkey._chat.example.org\n")
         #expect(try m.mailFile("/etc/dkimkeys/KeyTable").owner == "opendkim")
         #expect(settingLines(try m.mailText("/etc/systemd/system/opendkim.service.d/10-prevent-memory-leak.conf"))
-                == ["[Service]", "Restart=always", "RuntimeMaxSec=1d"])
+                == ["[Unit]", "StartLimitIntervalSec=0", "[Service]", "Restart=always", "RestartSec=2", "RuntimeMaxSec=1d"])
         #expect(m.resources.contains(.directory(Directory("/var/spool/postfix/opendkim", owner: "opendkim", mode: 0o750))))
         #expect(m.resources.contains(.directory(Directory("/etc/opendkim", owner: "opendkim", mode: 0o750))))
     }
@@ -40,6 +40,38 @@ import Testing
             #expect(resolver.contains(line), "\(line)")
         }
         #expect(try #require(m.mailService("opendkim")).restartOn.contains("/etc/opendkim/resolver.conf"))
+    }
+
+    /// With ResolverConfiguration, OpenDKIM parses it for every message from
+    /// concurrent threads; the preloaded lock makes the parses take turns
+    /// (issue #16). Without dns_forwarders neither is installed.
+    @Test func resolverConfigurationComesWithTheConfigLock() throws {
+        let dropIn = "/etc/systemd/system/opendkim.service.d/20-ub-config-lock.conf"
+        let plain = try OpenDKIM().manifest(try componentContext())
+        #expect(plain.absents.contains(dropIn) && plain.absents.contains(OpenDKIM.configLockPath))
+
+        let context = try componentContext(["dns_forwarders = 10.0.0.53"])
+        let m = try OpenDKIM().manifest(context)
+        #expect(settingLines(try m.mailText(dropIn)).contains("Environment=LD_PRELOAD=\(OpenDKIM.configLockPath)"))
+        #expect(try m.mailFile(OpenDKIM.configLockPath).content == context.unboundConfigLock?.content)
+        let restarts = try #require(m.mailService("opendkim")).restartOn
+        #expect(restarts.contains(dropIn) && restarts.contains(OpenDKIM.configLockPath))
+
+        var missing = context
+        missing.unboundConfigLock = nil
+        #expect(throws: DeployFailure.self) { try OpenDKIM().manifest(missing) }
+    }
+
+    /// A milter that runs but defers everything is found by the probe each
+    /// minute and restarted.
+    @Test func healthTimerProbesTheMilter() throws {
+        let m = try OpenDKIM().manifest(try MailConfigs.context(domain: "chat.example.org"))
+        #expect(try m.mailText(OpenDKIM.probePath).contains("my $domain = 'chat.example.org';"))
+        #expect(try m.mailFile(OpenDKIM.probePath).mode == 0o755)
+        #expect(try m.mailText("/usr/local/sbin/opendkim-health").contains("systemctl restart opendkim"))
+        #expect(settingLines(try m.mailText("/etc/systemd/system/opendkim-health.service")).contains("ExecStart=/usr/local/sbin/opendkim-health"))
+        #expect(settingLines(try m.mailText("/etc/systemd/system/opendkim-health.timer")).contains("OnUnitActiveSec=1min"))
+        #expect(try #require(m.mailService("opendkim-health.timer")).running)
     }
 
     @Test func keyIsGeneratedOnlyWhenMissing() throws {

@@ -229,4 +229,22 @@ import Testing
         let cut = String(text[..<text.range(of: "== disk")!.lowerBound])
         #expect(!StatusProbe.parse(cut).complete)
     }
+
+    /// OpenDKIM running but deferring every message (issue #16) fails the
+    /// status; restarts by the health timer warn.
+    @Test func milterProbeShowsAStuckOpenDKIM() throws {
+        let text = try fixture("relay1-healthy.txt")
+        func milter(_ lines: String) throws -> StatusCheck? {
+            let withMilter = text.replacingOccurrences(of: "== end", with: "== milter\n" + lines + "== end")
+            return try evaluate(withMilter).checks.first { $0.name == "opendkim milter" }
+        }
+        let ok = try #require(try milter("probe=ok 12 ms\nhealed=0\n"))
+        #expect(ok.level == .ok && ok.message == "signs a probe message (12 ms)")
+        let stuck = try #require(try milter("probe=FAIL tempfail at end of headers\nhealed=2\n"))
+        #expect(stuck.level == .fail)
+        #expect(stuck.message == "does not sign: tempfail at end of headers; the health timer restarted it 2 times in 24 h")
+        let healed = try #require(try milter("probe=ok 9 ms\nhealed=1\n"))
+        #expect(healed.level == .warn)
+        #expect(try evaluate(text).checks.first { $0.name == "opendkim milter" } == nil)
+    }
 }
