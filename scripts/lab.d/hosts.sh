@@ -212,6 +212,63 @@ cmd_start() {
     boot "$name"; wait_ready "$name"
 }
 
+# container_init NAME: pid (in this namespace) of the host's systemd, the
+# init of its PID namespace, a child of nspawn
+container_init() {
+    local sup n c
+    sup=$(alive_pid "$1") || return 1
+    for n in $(ps -o pid= --ppid "$sup" 2> /dev/null); do
+        for c in $(ps -o pid= --ppid "$n" 2> /dev/null); do
+            grep -Eq '^NSpid:.*[[:space:]]1$' "/proc/$c/status" 2> /dev/null && { echo "$c"; return 0; }
+        done
+    done
+    return 1
+}
+
+# crash NAME: a power cut. SIGKILL the host's systemd (the kernel then kills
+# everything in its PID namespace) and nspawn, no shutdown; what was written
+# to the root file system stays (the page cache is the machine's, not the
+# host's). The supervisor sees nspawn die and exits; `start` boots again.
+cmd_crash() {
+    local name=${1:?usage: scripts/lab crash NAME} sup init nspawn
+    need_up; host_ip "$name" > /dev/null
+    sup=$(alive_pid "$name") || die "$name is not running"
+    init=$(container_init "$name") || init=
+    nspawn=$(ps -o pid= --ppid "$sup" 2> /dev/null | xargs)
+    kill -KILL $init $nspawn 2> /dev/null || true
+    for _ in $(seq 300); do
+        ! running "$sup" && { [ -z "$init" ] || ! running "$init"; } && break
+        sleep 0.1
+    done
+    running "$sup" && die "$name: supervisor $sup still runs 30 s after the crash"
+    rm -f "$LAB_RUN/$name.pid"
+    log "$name crashed (init ${init:-?}, nspawn ${nspawn:-?} killed)"
+}
+
+# reset NAME: back to a fresh, never-deployed host: power off (a crash is
+# enough, its state is discarded), drop the root's changes, personalize and
+# boot it again. The ssh host keys are kept, so known_hosts stays valid.
+cmd_reset() {
+    local name=${1:?usage: scripts/lab reset NAME} root keys t0=$SECONDS
+    need_up; host_ip "$name" > /dev/null
+    root=$(root_of "$name")
+    [ -z "$(alive_pid "$name")" ] || cmd_crash "$name"
+    keys=$(mktemp -d)
+    cp -a "$root"/etc/ssh/ssh_host_* "$keys/" 2> /dev/null || true
+    if [ "$LAB_ROOTFS" = overlay ]; then
+        ! mountpoint -q "$root" || umount "$root" || umount -l "$root"
+        rm -rf --one-file-system "$root.ovl/upper" "$root.ovl/work"
+    else
+        rm -rf --one-file-system "$root"
+    fi
+    rootfs_up "$name"
+    [ -z "$(ls -A "$keys")" ] || cp -a "$keys"/ssh_host_* "$root/etc/ssh/"
+    rm -rf "$keys"
+    trust_pebble_root "$root"
+    boot "$name"; wait_ready "$name"
+    log "$name reset to a fresh host in $((SECONDS - t0))s"
+}
+
 cmd_status() {
     lab_is_up || { echo "lab is down"; return 0; }
     local s name
