@@ -20,6 +20,9 @@
 #   FAULTS_SPREAD=1        one uncut reference deploy first, then the cuts
 #                          spread evenly over its timeline, kinds in turn
 #                          (scripts/bench-deploy-cuts)
+#   FAULTS_PLAN='ID TYPE KIND t SECONDS; ID TYPE KIND s DELAY STEP-REGEX; ...'
+#                          these cuts instead (TYPE fresh|config), e.g.
+#                          'f1 fresh crash s 5 apt-get install'
 # The suite resets relay2 and leaves it deployed with its original ini.
 SUITE=relay-faults
 . "$(dirname "$0")/lib.sh"
@@ -28,7 +31,7 @@ SUITE=relay-faults
 T_START=$SECONDS
 N=2 H=relay2 INI=$RELAY2_INI
 LOGS=${RELAYLAB_LOGS:-$RELAYLAB_STATE}/faults
-mkdir -p "$LOGS"
+rm -rf "$LOGS"; mkdir -p "$LOGS"
 SEED=${FAULTS_SEED:-$(( $(date +%s%N) % 1000000 ))}
 CUTS=${FAULTS_CUTS:-3}
 CONFIG_CUTS=${FAULTS_CONFIG_CUTS:-1}
@@ -64,6 +67,7 @@ since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; 
 stamp() { local l; while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "${l//\\\//\/}"; done; }
 start_run() {
     RUN_LOG=$1; shift
+    : > "$RUN_LOG"   # the stamp reader truncates it only once it runs
     RUN_T0=$EPOCHREALTIME
     "$LAB" exec "$CMDEPLOY" run --json --config "$INI" --ssh-host "$RELAY2_HOST" --ssh-config "$LAB_SSH_CONFIG" \
         --chatmaild-binary "$CHATMAILD_BIN" "$@" > >(stamp > "$RUN_LOG") 2>&1 &
@@ -331,6 +335,10 @@ for ((i = 1; i <= CONFIG_CUTS; i++)); do
     pick "${CONFIG_STEPS[@]}"; re=$R; rnd 0 0.3
     PLAN+=("c$i config $kind s $R $re")
 done
+if [ -n "${FAULTS_PLAN:-}" ]; then
+    IFS=';' read -ra PLAN <<< "$FAULTS_PLAN"
+    PLAN=("${PLAN[@]/# /}")
+fi
 # config cuts need a deployed relay: in CI they come first (the relay is
 # deployed), in the spread run last (each fresh cut's recovery deploys it)
 if [ "$SPREAD" != 1 ]; then
