@@ -138,7 +138,14 @@ leftovers_cmd="[ ! -e /usr/sbin/policy-rc.d ] || { grep -qx '# cmdeploy: tempora
     n=\$(find /etc /usr/local /var/lib -xdev \\( -name '.cmdeploy-*' -o -name '*.cmdeploy-new' \\) 2>/dev/null | wc -l); [ \$n = 0 ] || echo temp-files:\$n
     [ -z \"\$(dpkg --audit 2>&1)\" ] || echo dpkg-audit
     n=\$(systemctl --failed --no-legend --plain | wc -l); [ \$n = 0 ] || echo failed-units:\$n
-    n=\$($apply_pids_cmd | wc -l); [ \$n = 0 ] || echo apply-running:\$n"
+    n=\$($apply_pids_cmd | wc -l); [ \$n = 0 ] || echo apply-running:\$n
+    [ \$n != 0 ] || [ ! -e /run/cmdeploy.lock ] || flock -n /run/cmdeploy.lock true || echo lock-held"
+# busy: an apply script runs or something holds the host's apply lock (an
+# apt-get whose shell was killed keeps it)
+busy_cmd="[ -n \"\$($apply_pids_cmd)\" ] || { [ -e /run/cmdeploy.lock ] && ! flock -n /run/cmdeploy.lock true; }"
+host_busy() { on "$H" "$busy_cmd" > /dev/null 2>&1; }
+# wait_idle SECONDS: until the host is not busy
+wait_idle() { local i; for ((i = 0; i < $1; i++)); do host_busy || return 0; sleep 1; done; return 1; }
 leftovers() { on "$H" "$leftovers_cmd" 2>&1 | xargs | tr ' ' ,; }
 leftovers_detail() {
     on "$H" "ls -la /usr/sbin/policy-rc.d 2>/dev/null; ls -d /tmp/cmdeploy-* 2>/dev/null
@@ -248,16 +255,20 @@ run_case() {
     fi
     end_run 120
     if [ "$kind" = crash ] && [ "$fired" != - ]; then check "cut $id: relay2 boots after the crash" "$LAB" start "$H"; fi
-    # the host as the cut left it (an apply may still be running after a drop)
+    # the host as the cut left it. After a dropped connection the apply may
+    # still run: the next run starts at once (the lock's case). After a
+    # killed shell its children may still run: they end first, so status is
+    # asked about what is really left.
+    case $kind in kill-shell | crash) wait_idle 300 || echo "   still busy 300 s after the cut" ;; esac
     after=$(leftovers); after=${after:--}
     echo "   after the cut: $after"
-    if [[ $after =~ policy-rc.d|dpkg-audit ]] && [[ $after != *apply-running* ]]; then
-        check_status() { cm "$N" status 2>&1 | grep -Eiq 'policy-rc|dpkg|interrupt'; }
+    if [[ $after =~ policy-rc.d|dpkg-audit ]] && [[ $after != *apply-running* && $after != *lock-held* ]]; then
+        check_status() { local out; out=$(cm "$N" status 2>&1); grep -Eiq 'policy-rc|dpkg|interrupt' <<< "$out" || { echo "$out"; return 1; }; }
         check "cut $id: cmdeploy status reports the leftover ($after)" check_status
     fi
     if [ "$type" = config ]; then
         # the cut apply must end before the daemons are judged
-        for _ in $(seq 300); do [ -z "$(apply_pids)" ] && break; sleep 1; done
+        wait_idle 300
         cfg=$(config_state "$old" "$new")
         echo "   live config: $cfg"
         check "cut $id: every daemon accepts its config and restarts" daemons_accept
