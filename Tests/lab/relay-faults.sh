@@ -114,7 +114,8 @@ sshd_kill_cmd='mine=; p=$$; while [ "$p" -gt 1 ]; do mine="$mine $p "; p=$(awk "
 do_cut() {
     local kind=$1 got=
     case $kind in
-        drop-client) kill -KILL "$RUN_PID" 2> /dev/null && got="cmdeploy $RUN_PID" ;;
+        # (reaped here, in silence: bash reports a killed job otherwise)
+        drop-client) if kill -KILL "$RUN_PID" 2> /dev/null; then { wait "$RUN_PID"; } 2> /dev/null; got="cmdeploy $RUN_PID"; fi ;;
         drop-sshd)
             while run_alive; do got=$(on "$H" "$sshd_kill_cmd" 2> /dev/null | xargs); [ -n "$got" ] && break; sleep 0.2; done
             [ -z "$got" ] || got="sshd $got" ;;
@@ -263,7 +264,7 @@ run_case() {
     after=$(leftovers); after=${after:--}
     echo "   after the cut: $after"
     if [[ $after =~ policy-rc.d|dpkg-audit ]] && [[ $after != *apply-running* && $after != *lock-held* ]]; then
-        check_status() { local out; out=$(cm "$N" status 2>&1); grep -Eiq 'policy-rc|dpkg|interrupt' <<< "$out" || { echo "$out"; return 1; }; }
+        check_status() { local out; out=$(cm "$N" status 2>&1); grep -Eq '^ *(FAIL|WARN) .*(policy-rc|dpkg)' <<< "$out" || { echo "$out"; return 1; }; }
         check "cut $id: cmdeploy status reports the leftover ($after)" check_status
     fi
     if [ "$type" = config ]; then
