@@ -24,6 +24,9 @@
 #                          these cuts instead (TYPE fresh|config), e.g.
 #                          'f1 fresh crash s 5 apt-get install'
 # The suite resets relay2 and leaves it deployed with its original ini.
+# Do not edit or commit in the checkout cmdeploy was built in while it
+# runs: /etc/chatmail-version holds its HEAD and `git diff`, so the run
+# after a recovery would change it.
 SUITE=relay-faults
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/relays.sh"
@@ -238,8 +241,9 @@ ROWS=()
 # config (flip max_message_size on the deployed relay)
 run_case() {
     local id=$1 type=$2 kind=$3 moment=$4 delay=$5 re=${6:-} desc fired=- after=- final conv=no mark old new cfg=
-    if [ "$moment" = t ]; then desc="t+${delay}s"; else desc="${re% }+${delay}s"; fi
-    echo "-- cut $id: $type deploy, $kind at $desc"
+    # for the table: the step's first two words, without regex escapes
+    if [ "$moment" = t ]; then desc="t+${delay}s"; else desc="$(tr -d '\\' <<< "$re" | awk '{print $1, $2}')+${delay}s"; fi
+    echo "-- cut $id: $type deploy, $kind at ${re:+step }${re:-$desc}${re:++$delay s}"
     if [ "$type" = fresh ]; then
         check "cut $id: relay2 reset to a fresh host" "$LAB" reset "$H"
     else
@@ -263,6 +267,7 @@ run_case() {
     case $kind in kill-shell | crash) wait_idle 300 || echo "   still busy 300 s after the cut" ;; esac
     after=$(leftovers); after=${after:--}
     echo "   after the cut: $after"
+    [ "$after" = - ] || leftovers_detail > "$LOGS/$id.after-cut.txt" 2>&1
     if [[ $after =~ policy-rc.d|dpkg-audit ]] && [[ $after != *apply-running* && $after != *lock-held* ]]; then
         check_status() { local out; out=$(cm "$N" status 2>&1); grep -Eq '^ *(FAIL|WARN) .*(policy-rc|dpkg)' <<< "$out" || { echo "$out"; return 1; }; }
         check "cut $id: cmdeploy status reports the leftover ($after)" check_status
@@ -292,7 +297,7 @@ run_case() {
     if [ -z "$final" ]; then pass "cut $id: nothing left behind"
     else fail "cut $id: nothing left behind ($final)" "$(leftovers_detail)"; fi
     mark=$kind; [ -z "$REC_LOCK" ] || mark="$kind (lock)"
-    ROWS+=("$(printf '%-3s %-6s %-18s %-40s %7s %6s %-4s %-3s %-28s %s' "$id" "$type" "$mark" "$desc" \
+    ROWS+=("$(printf '%-3s %-6s %-18s %-32s %7s %6s %-4s %-3s %-28s %s' "$id" "$type" "$mark" "$desc" \
         "$fired" "$REC_SECS" "$([ "$REC_RC" = 0 ] && echo ok || echo "rc$REC_RC")" "$conv" "$after${cfg:+ $cfg}" "${final:--}")")
 }
 
@@ -373,7 +378,7 @@ check "relay2 ends deployed with its original chatmail.ini" deploy "$N"
 check "relay2: its zone republished (a reset host has a new DKIM key)" publish_full_zone "$N"
 
 echo "-- cuts (seed $SEED; seconds since the run's start; logs in $LOGS)"
-printf '%-3s %-6s %-18s %-40s %7s %6s %-4s %-3s %-28s %s\n' id case kind "cut at" fired recov rc conv "after the cut" "after recovery"
+printf '%-3s %-6s %-18s %-32s %7s %6s %-4s %-3s %-28s %s\n' id case kind "cut at" fired recov rc conv "after the cut" "after recovery"
 printf '%s\n' "${ROWS[@]}"
 echo "relay-faults: wall time $((SECONDS - T_START)) s"
 finish
