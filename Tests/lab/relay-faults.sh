@@ -140,7 +140,9 @@ do_cut() {
 leftovers_cmd="[ ! -e /usr/sbin/policy-rc.d ] || { grep -qx '# cmdeploy: temporary' /usr/sbin/policy-rc.d && echo policy-rc.d || echo policy-rc.d-foreign; }
     n=\$(ls -d /tmp/cmdeploy-* 2>/dev/null | wc -l); [ \$n = 0 ] || echo tmp:\$n
     n=\$(find /etc /usr/local /var/lib -xdev \\( -name '.cmdeploy-*' -o -name '*.cmdeploy-new' \\) 2>/dev/null | wc -l); [ \$n = 0 ] || echo temp-files:\$n
-    [ -z \"\$(dpkg --audit 2>&1)\" ] || echo dpkg-audit
+    # a dpkg that runs (holding its lock) is busy, not interrupted
+    if lslocks -n -o PATH 2>/dev/null | grep -q '^/var/lib/dpkg/lock'; then echo dpkg-busy
+    elif [ -n \"\$(dpkg --audit 2>&1)\" ]; then echo dpkg-audit; fi
     n=\$(systemctl --failed --no-legend --plain | wc -l); [ \$n = 0 ] || echo failed-units:\$n
     n=\$($apply_pids_cmd | wc -l); [ \$n = 0 ] || echo apply-running:\$n
     [ \$n != 0 ] || [ ! -e /run/cmdeploy.lock ] || flock -n /run/cmdeploy.lock true || echo lock-held"
@@ -154,7 +156,8 @@ leftovers() { on "$H" "$leftovers_cmd" 2>&1 | xargs | tr ' ' ,; }
 leftovers_detail() {
     on "$H" "ls -la /usr/sbin/policy-rc.d 2>/dev/null; ls -d /tmp/cmdeploy-* 2>/dev/null
         find /etc /usr/local /var/lib -xdev \\( -name '.cmdeploy-*' -o -name '*.cmdeploy-new' \\) 2>/dev/null
-        dpkg --audit 2>&1 | head -5; systemctl --failed --no-legend --plain; ps -eo pid,ppid,args | grep -E '/tmp/(cmdeploy-script|tmp)\\.' | grep -v grep"
+        dpkg --audit 2>&1 | head -5; lslocks -o COMMAND,PID,PATH | grep -E 'dpkg|apt'; ps -eo pid,etimes,args | grep -E 'apt|dpkg' | grep -v grep
+        systemctl --failed --no-legend --plain; ps -eo pid,ppid,args | grep -E '/tmp/(cmdeploy-script|tmp)\\.' | grep -v grep"
 }
 
 # watch_start / watch_stop: a watcher on the host samples the apply scripts
