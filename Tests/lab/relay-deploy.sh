@@ -48,7 +48,7 @@ deploy_logged() {
     timed "$name" deploy "$n" "$@" > "$LOGS/$name.log" 2>&1 || { tail -n 30 "$LOGS/$name.log"; return 1; }
 }
 # The units of a deployed relay; ACME mode adds acmetool's.
-UNITS="postfix dovecot nginx opendkim unbound doveauth chatmail-metadata lastlogin filtermail filtermail-incoming iroh-relay turnserver fcgiwrap.socket chatmail-expire.timer chatmail-fsreport.timer"
+UNITS="postfix dovecot nginx opendkim unbound doveauth chatmail-metadata lastlogin doveauth.socket chatmail-metadata.socket lastlogin.socket filtermail filtermail-incoming iroh-relay turnserver fcgiwrap.socket chatmail-expire.timer chatmail-fsreport.timer"
 ACME_UNITS="acmetool-redirector acmetool-reconcile.timer"
 # pids N: the invocation ID of every long-running unit of relay N, one
 # "unit id" per line: it changes with every (re)start, even for forking
@@ -168,6 +168,31 @@ check "relay1: at boot the change was finished before Postfix started" on relay1
 check "relay1: the next run puts main.cf back as chatmail.ini says" deploy 1
 check "relay1: ... and then changes nothing" no_changes 1
 check "relay1: status is green again" cm 1 status
+
+# --- relay1: upgrade from dict services that bound their own sockets ---
+# The units before socket activation: no .socket units, each service with
+# its RuntimeDirectory; the next run must move them onto socket units.
+check "relay1: put back the dict service units of a relay without socket units" on relay1 '
+    set -e
+    systemctl stop doveauth chatmail-metadata lastlogin
+    systemctl disable -q --now doveauth.socket chatmail-metadata.socket lastlogin.socket
+    rm /etc/systemd/system/doveauth.socket /etc/systemd/system/chatmail-metadata.socket /etc/systemd/system/lastlogin.socket
+    for p in doveauth:doveauth chatmail-metadata:chatmail-metadata lastlogin:chatmail-lastlogin; do
+        sed -i "/^User=vmail\$/a RuntimeDirectory=${p#*:}" "/etc/systemd/system/${p%%:*}.service"
+    done
+    systemctl daemon-reload
+    systemctl start doveauth chatmail-metadata lastlogin
+    sleep 1
+    test -S /run/doveauth/doveauth.socket
+    ! journalctl -u doveauth -n 3 -o cat | tail -n 1 | grep -q "socket from systemd"'
+check "relay1: the next run moves them onto socket units" deploy_logged relay1-sockets 1
+check "relay1: sockets and services active" units_active 1 "doveauth.socket chatmail-metadata.socket lastlogin.socket doveauth chatmail-metadata lastlogin"
+check "relay1: each dict service got its socket from systemd" on relay1 '
+    for u in doveauth chatmail-metadata lastlogin; do
+        journalctl -u $u -n 5 -o cat | grep -q "socket from systemd" || { echo "$u: no"; journalctl -u $u -n 5 -o cat; exit 1; }
+    done'
+check "relay1: logins work on the handed-over sockets" mailbox_intact
+check "relay1: ... and the run after that changes nothing" no_changes 1
 
 # --- relay2: a port held by another program stops the deploy before any change ---
 check "relay2: a stranger listens on 127.0.0.1:8443" on relay2 \

@@ -37,7 +37,7 @@ enum ServiceSetup {
         } catch {
             throw ServiceError("\(name): cannot listen on \(socket): \(error)")
         }
-        Log.info("\(name) listening on \(socket)")
+        Log.info("\(name) listening on \(socket)\(server.activated ? " (socket from systemd)" : "")")
         server.serveUntilTerminated(name: name)
     }
 }

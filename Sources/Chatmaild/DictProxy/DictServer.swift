@@ -1,5 +1,8 @@
 import NIOCore
 import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Serves a DictService on a UNIX stream socket. One event loop per core;
 /// each connection stays on one loop and its requests are answered in
@@ -14,6 +17,9 @@ public final class DictServer {
     /// pipelined requests still uses every core.
     let pool: NIOThreadPool
     var channel: Channel?
+    /// The listening socket came from systemd (socket activation): it is
+    /// systemd's to keep, never unlinked here.
+    private(set) var activated = false
     /// For a graceful stop (SIGTERM): connections and requests in flight.
     public let drain = Drain()
 
@@ -43,7 +49,12 @@ public final class DictServer {
                         DictConnectionHandler(service: service, pool: service.concurrentLookups ? pool : nil, drain: drain))
                 }
             }
-        channel = try bootstrap.bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true).wait()
+        if let fd = try SocketActivation.listener(for: socketPath) {
+            activated = true
+            channel = try bootstrap.withBoundSocket(fd).wait()
+        } else {
+            channel = try bootstrap.bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true).wait()
+        }
     }
 
     /// Blocks until the server is closed.
@@ -51,13 +62,23 @@ public final class DictServer {
         try channel?.closeFuture.wait()
     }
 
-    /// Stops on SIGTERM: no new connections, no new requests read, every
-    /// request read is answered (at most `timeout` seconds), then returns.
-    /// Also returns if the listener closes by itself.
+    /// Stops on SIGTERM: no new connections, and the open ones are served
+    /// until their clients close them or they fall quiet (at most `timeout`
+    /// seconds), then returns. Also returns if the listener closes by itself.
     public func serveUntilTerminated(name: String, timeout: Double = 20) {
         guard let channel, Termination.wait(orUntil: channel.closeFuture) else { return }
+        if !activated {
+            // Bound here: the socket file goes first, so a new connect fails
+            // at once (a temporary failure Dovecot reports as such);
+            // connections already in the listen queue are still accepted and
+            // served in the pause before the listener closes (closing it
+            // would reset them). Under socket activation systemd keeps the
+            // socket and its queue for the next process.
+            unlink(socketPath)
+            usleep(100_000)
+        }
         channel.close(promise: nil)
-        let left = drain.stopReadingAndWait(timeout: timeout)
+        let left = drain.serveOpenUntilQuiet(timeout: timeout)
         if left == 0 {
             Log.info("\(name) stopped: every request read was answered")
         } else {
@@ -113,7 +134,7 @@ final class DictConnectionHandler: ChannelInboundHandler {
             case .line(let bytes):
                 if !bytes.isEmpty {
                     queued.append(DictRequest.parse(bytes: bytes))
-                    drain?.begin()
+                    drain?.begin(context.channel)
                 }
             case .tooLong:
                 tooLong = true
@@ -125,7 +146,7 @@ final class DictConnectionHandler: ChannelInboundHandler {
             Log.warning("dict request line longer than \(DictServer.maxLineLength) bytes; closing connection")
             closing = true
             input = nil
-            for _ in queued { drain?.end() }
+            for _ in queued { drain?.end(context.channel) }
             queued.removeAll()
             context.close(promise: nil)
             return
@@ -168,10 +189,10 @@ final class DictConnectionHandler: ChannelInboundHandler {
             let request = queued.removeFirst()
             switch session.handle(request, offload: pool != nil) {
             case .none:
-                drain?.end()
+                drain?.end(context.channel)
             case .reply(let text):
                 if slots.isEmpty { output += text } else { slots.append(text) }
-                drain?.end()
+                drain?.end(context.channel)
             case .later(let pending):
                 let slot = reserveSlot()
                 let loop = context.eventLoop
@@ -200,7 +221,7 @@ final class DictConnectionHandler: ChannelInboundHandler {
     /// at the front, then takes more queued requests.
     private func fill(_ slot: Int, _ text: String, context: ChannelHandlerContext) {
         slots[slot - firstSlot] = text
-        drain?.end()
+        drain?.end(context.channel)
         var done = 0
         while done < slots.count, let reply = slots[done] {
             output += reply

@@ -16,6 +16,13 @@ struct Chatmaild: Component {
     /// Long-running dict proxies: restarted when the binary, the ini or
     /// their own unit changes.
     static let daemons = ["doveauth", "chatmail-metadata", "lastlogin"]
+    /// Each daemon's socket, held by its .socket unit (socket activation)
+    /// so that a restart makes Dovecot wait instead of fail.
+    static let sockets = [
+        "doveauth": "/run/doveauth/doveauth.socket",
+        "chatmail-metadata": "/run/chatmail-metadata/metadata.socket",
+        "lastlogin": "/run/chatmail-lastlogin/lastlogin.socket",
+    ]
     /// Daily jobs: a oneshot .service started by its .timer. The .service
     /// has no [Install] section and is never started or stopped by the
     /// deploy (stopping it would cut a running expire short); each run
@@ -51,8 +58,17 @@ struct Chatmaild: Component {
                 File(unitPath(name), text: text)
             }
             for daemon in Self.daemons {
+                let socketUnit = unitPath(daemon + ".socket")
+                // systemd refuses to start a socket whose service already
+                // runs (the first deploy onto a relay from before socket
+                // activation, or a changed .socket unit): stop the service
+                // first; its restart below brings it back on the socket.
+                GuardedCommand("stop \(daemon).service for its new socket unit",
+                               "! systemctl is-active --quiet \(daemon).service || systemctl stop \(daemon).service",
+                               onChangeOf: [socketUnit])
+                Service(daemon + ".socket", restartOn: [socketUnit])
                 let extra = daemon == "chatmail-metadata" ? [Self.appVersionsPath] : []
-                Service(daemon, restartOn: [Self.binaryPath, Self.iniPath, unitPath(daemon + ".service")] + extra)
+                Service(daemon, restartOn: [Self.binaryPath, Self.iniPath, unitPath(daemon + ".service"), socketUnit] + extra)
             }
             for job in Self.jobs {
                 // A changed .service needs only the daemon-reload; the next run uses it.
@@ -67,6 +83,10 @@ struct Chatmaild: Component {
         var result: [(String, String)] = []
         for name in daemons + jobs {
             result.append((name + ".service", try Templates.render("chatmaild/\(name).service.mustache", values)))
+        }
+        for daemon in daemons {
+            result.append((daemon + ".socket", try Templates.render("chatmaild/dict.socket.mustache",
+                                                                    ["service": daemon + ".service", "path": sockets[daemon]!])))
         }
         for job in jobs {
             result.append((job + ".timer", try Templates.text("chatmaild/\(job).timer")))

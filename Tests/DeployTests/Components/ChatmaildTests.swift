@@ -56,6 +56,17 @@ import Testing
             #expect(text.contains("User=vmail\n"), "\(unit)")
         }
         #expect(m.text(unitDir + "doveauth.service")?.contains("UMask=0077\n") == true)
+        // Socket activation: systemd holds each socket, only vmail may connect,
+        // and no service removes its socket's directory when it stops.
+        for (daemon, path) in Chatmaild.sockets {
+            let socket = try #require(m.text(unitDir + daemon + ".socket"), "\(daemon)")
+            let lines = socket.split(separator: "\n")
+            for line in ["ListenStream=\(path)", "SocketUser=vmail", "SocketMode=0600", "WantedBy=sockets.target"] {
+                #expect(lines.contains(Substring(line)), "\(daemon).socket: \(line)")
+            }
+            #expect(m.text(unitDir + daemon + ".service")?.contains("RuntimeDirectory") == false)
+            #expect(m.text(unitDir + daemon + ".service")?.contains(" \(path) ") == true)
+        }
         #expect(m.text(unitDir + "lastlogin.service")?.contains("UMask") == false)
         #expect(m.text(unitDir + "chatmail-expire.timer")?.contains("OnCalendar=*-*-* 00:02:00\n") == true)
         #expect(m.text(unitDir + "chatmail-expire.timer")?.contains("Persistent") == false)
@@ -69,7 +80,13 @@ import Testing
             #expect(s.enabled && s.running)
             let appVersions: Set<String> = daemon == "chatmail-metadata" ? ["/usr/local/lib/chatmaild/appversions.json"] : []
             #expect(Set(s.restartOn) == Set(["/usr/local/bin/chatmaild", "/usr/local/lib/chatmaild/chatmail.ini",
-                                             unitDir + daemon + ".service"]).union(appVersions))
+                                             unitDir + daemon + ".service", unitDir + daemon + ".socket"]).union(appVersions))
+            let socket = try #require(m.service(daemon + ".socket"))
+            #expect(socket.enabled && socket.running && socket.restartOn == [unitDir + daemon + ".socket"])
+            // systemd refuses to start a socket whose service runs: the
+            // service is stopped first when the socket unit changes.
+            let stop = try #require(m.command("stop \(daemon).service for its new socket unit"))
+            #expect(stop.onChangeOf == [unitDir + daemon + ".socket"] && stop.stage == .configure)
         }
         for job in ["chatmail-expire", "chatmail-fsreport"] {
             let timer = try #require(m.service(job + ".timer"))
@@ -101,7 +118,7 @@ import Testing
                 .write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8)
         }
         let names = try Chatmaild.units().map { "\(dir)/\($0.0)" }
-        #expect(names.count == 7)
+        #expect(names.count == 10)
         let r = try runTool("/usr/bin/systemd-analyze", ["verify"] + names)
         #expect(r.status == 0, "\(r.output)")
         #expect(!r.output.contains(dir), "warnings: \(r.output)")
