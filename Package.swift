@@ -18,8 +18,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
+        // Small Foundation-free helpers every module may use (files, base64, clock).
+        .target(name: "Support"),
         // chatmail.ini: parsing, defaults, validation, derived values.
-        .target(name: "ChatmailConfig"),
+        .target(name: "ChatmailConfig", dependencies: ["Support"]),
 
         // C libraries from Debian: libssh2 (and the libcrypto it links) for
         // Deploy/Remote; cmark-gfm and libqrencode for the web pages.
@@ -31,11 +33,18 @@ let package = Package(
             providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
         .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
 
-        // Everything cmdeploy does; the CLI only parses arguments and prints.
+        // Hosts: SSH (libssh2), the local host, ssh_config, known_hosts.
+        .target(name: "Remote", dependencies: ["Support", "CLibSSH2"]),
+        // Resources, manifests, probe, plan, apply: knows nothing of chatmail.
+        .target(name: "Engine", dependencies: ["Support", "Remote"]),
+        // The relay's web pages, their QR codes and the `webdev` server.
+        .target(name: "Website", dependencies: ["Support", "ChatmailConfig", "CCmarkGFM", "CQRencode"]),
+        // Everything cmdeploy does for a relay: components, the deployment
+        // and its checks, status, DNS; the CLI only parses arguments and prints.
         .target(
             name: "Deploy",
             dependencies: [
-                "ChatmailConfig", "CLibSSH2", "CCmarkGFM", "CQRencode",
+                "Support", "ChatmailConfig", "Remote", "Engine", "Website",
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             plugins: ["EmbedTemplates"]),
@@ -51,11 +60,11 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
         // The online test suite and the benchmark against a deployed relay.
-        .target(name: "Online", dependencies: ["MailClient", "Deploy", "ChatmailConfig"]),
+        .target(name: "Online", dependencies: ["MailClient", "Deploy", "Remote", "ChatmailConfig"]),
         .executableTarget(
             name: "cmdeploy",
             dependencies: [
-                "Deploy", "ChatmailConfig", "Online",
+                "Deploy", "Engine", "Remote", "Website", "Support", "ChatmailConfig", "Online",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -78,12 +87,20 @@ let package = Package(
         .executableTarget(name: "chatmaild", dependencies: ["Chatmaild"]),
 
         // The engine against real Debian 12 lab hosts (scripts/test-engine-lab, scripts/bench-engine).
-        .executableTarget(name: "engine-lab", dependencies: ["Deploy", "ChatmailConfig"]),
+        .executableTarget(name: "engine-lab", dependencies: ["Deploy", "Engine", "Remote", "ChatmailConfig"]),
 
         // Corpus: malformed chatmail.ini files, read by path.
         .testTarget(name: "ChatmailConfigTests", dependencies: ["ChatmailConfig"], exclude: ["Corpus"]),
+        // Helpers every test target shares (scratch directories, running tools).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "RemoteTests", dependencies: ["Remote", "Support", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Remote", "Support", "TestSupport"]),
+        .testTarget(name: "WebsiteTests", dependencies: ["Website", "ChatmailConfig", "Support", "TestSupport"]),
         // Status/Fixtures: status probe output captured on lab relays, read by path.
-        .testTarget(name: "DeployTests", dependencies: ["Deploy"], exclude: ["Status/Fixtures"]),
+        .testTarget(
+            name: "DeployTests",
+            dependencies: ["Deploy", "Engine", "Remote", "Website", "Support", "ChatmailConfig", "TestSupport"],
+            exclude: ["Status/Fixtures"]),
         .testTarget(
             name: "MailClientTests",
             dependencies: ["MailClient", .product(name: "NIOCore", package: "swift-nio")]),

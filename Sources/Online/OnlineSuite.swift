@@ -2,6 +2,7 @@ import ChatmailConfig
 import Deploy
 import Foundation
 import MailClient
+import Remote
 
 /// What the online tests need: the relay under test, optionally a second
 /// relay, the config the relay was deployed from, and a way to run
@@ -12,12 +13,12 @@ public final class OnlineContext: @unchecked Sendable {
     public let config: ChatmailConfig
     /// What `cmdeploy run` would write to /etc/chatmail-version from here.
     public let localVersion: String
-    private let connectHost: () throws -> Deploy.Host
-    private var host: Deploy.Host?
+    private let connectHost: () throws -> Remote.Host
+    private var host: Remote.Host?
     private let lock = NSLock()
 
     public init(relay: RelayEndpoint, second: RelayEndpoint?, config: ChatmailConfig, localVersion: String,
-                connectHost: @escaping () throws -> Deploy.Host) {
+                connectHost: @escaping () throws -> Remote.Host) {
         self.relay = relay
         self.second = second
         self.config = config

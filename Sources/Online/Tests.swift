@@ -1,6 +1,7 @@
 import Deploy
 import Foundation
 import MailClient
+import Remote
 
 /// The online tests (reference §8.2, those that need no Delta Chat client).
 /// Each creates its own random accounts, so they do not depend on each other.

@@ -1,5 +1,6 @@
 import Deploy
 import Foundation
+import Engine
 
 /// Shows what the engine does: a live status line on a terminal, one plain
 /// line per step in CI logs, or JSON lines with --json.

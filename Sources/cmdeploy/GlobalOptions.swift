@@ -3,6 +3,8 @@ import ChatmailConfig
 import Deploy
 #if canImport(Glibc)
 import Glibc
+import Remote
+import Support
 #endif
 
 /// Options every subcommand takes.

@@ -1,5 +1,7 @@
 import Deploy
 import Foundation
+import Engine
+import Remote
 
 /// Packages of the bench manifest; scripts/bench-engine installs the same
 /// ones with a bare apt-get for comparison.

@@ -1,5 +1,7 @@
 import Deploy
 import Foundation
+import Engine
+import Remote
 
 /// The engine's promises, checked on a fresh lab host in order: each check
 /// starts from the state the previous one left.
@@ -41,7 +43,7 @@ final class LabChecks {
         if !ok { throw CheckFailure(description: what()) }
     }
 
-    func engine(_ host: any Deploy.Host, _ s: LabSettings) throws -> Engine {
+    func engine(_ host: any Remote.Host, _ s: LabSettings) throws -> Engine {
         Engine(host: host, desired: try DesiredState([("lab", labManifest(s))]))
     }
 

@@ -1,4 +1,6 @@
 import Deploy
+import Engine
+import Remote
 
 /// What the lab manifest needs to know about the lab and the variant under test.
 struct LabSettings {

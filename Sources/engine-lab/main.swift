@@ -12,6 +12,7 @@
 import ChatmailConfig
 import Deploy
 import Foundation
+import Remote
 
 let env = ProcessInfo.processInfo.environment
 func need(_ key: String) -> String {
@@ -22,7 +23,7 @@ func need(_ key: String) -> String {
     return v
 }
 
-func connect(_ target: String) throws -> any Deploy.Host {
+func connect(_ target: String) throws -> any Remote.Host {
     var options = SSHOptions()
     options.configFile = need("LAB_SSH_CONFIG")
     options.acceptNewHostKey = true

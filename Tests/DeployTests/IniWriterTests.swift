@@ -1,7 +1,12 @@
 import ChatmailConfig
 import Foundation
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 @Suite struct IniWriterTests {
     let dir: String = {

@@ -1,5 +1,10 @@
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 @Suite struct TemplatesTests {
     @Test func templatesAreEmbeddedAndRenderAsPlainText() throws {

@@ -1,3 +1,4 @@
+import Engine
 /// The base system (reference §3.3 ChatmailDeployer): apt settings, tools,
 /// the service accounts, /etc/mailname and the mailboxes folder.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Engine
 
 /// chatmaild, the relay's own services (reference §3.3 ChatmailVenvDeployer,
 /// §4.14): one static binary instead of the Python virtualenv, the deploy's

@@ -1,5 +1,7 @@
 import Foundation
 import ChatmailConfig
+import Engine
+import Remote
 
 /// Dovecot: IMAP for Delta Chat clients and LMTP delivery from Postfix.
 /// Accounts, last-login and IMAP METADATA are answered by chatmaild over

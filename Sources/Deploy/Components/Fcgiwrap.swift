@@ -1,3 +1,4 @@
+import Engine
 /// fcgiwrap runs the `/new` CGI program for nginx (reference §3.3
 /// FcgiwrapDeployer, §5.7). The program is `chatmaild newemail`, reached
 /// through a small wrapper at the path the Python relay used, so nginx

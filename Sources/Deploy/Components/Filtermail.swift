@@ -1,3 +1,4 @@
+import Engine
 /// The two `chatmaild filtermail` services Postfix hands mail to: outgoing
 /// (ports 587/465) and incoming (port 25, and `/mxdeliv` from nginx). They run the binary the Chatmaild
 /// component installs and read the chatmail.ini it installs. Unlike the

@@ -1,4 +1,6 @@
 import ChatmailConfig
+import Engine
+import Remote
 
 /// The local iroh relay behind nginx `/relay` (reference §3.3 IrohDeployer,
 /// §4.13). It is always installed and started; it starts at boot only when

@@ -1,3 +1,4 @@
+import Engine
 /// Logs in RAM only, kept three days (reference §3.3 JournaldDeployer):
 /// a relay keeps no record of who talked to whom on disk.
 struct Journald: Component {

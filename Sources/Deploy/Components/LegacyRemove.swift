@@ -1,3 +1,5 @@
+import Engine
+import Remote
 /// Leftovers of older relay versions (reference §3.3 LegacyRemoveDeployer).
 struct LegacyRemove: Component {
     let name = "legacy-remove"

@@ -1,4 +1,6 @@
 import ChatmailConfig
+import Engine
+import Remote
 
 /// Prometheus metrics from the journal (reference §3.3 MtailDeployer,
 /// §4.15). Installed on every relay, running only with `mtail_address`.

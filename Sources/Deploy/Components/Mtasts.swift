@@ -1,3 +1,4 @@
+import Engine
 /// Removes the MTA-STS resolver of older relays (reference §3.3
 /// MtastsDeployer); Postfix no longer asks it.
 struct Mtasts: Component {

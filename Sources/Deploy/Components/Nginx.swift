@@ -1,4 +1,6 @@
 import ChatmailConfig
+import Engine
+import Remote
 
 /// nginx: the web pages, `/new`, `/mxdeliv`, the iroh proxy, and the ALPN
 /// multiplexer that shares port 443 between HTTPS, IMAP and SMTP

@@ -1,3 +1,5 @@
+import Engine
+import Remote
 /// OpenDKIM signs mail from our users (the ORIGINATING re-inject) and
 /// bounces, and verifies incoming mail: it must carry a valid signature of
 /// its From: domain, else Postfix refuses it with `554 5.7.1 No valid DKIM

@@ -1,4 +1,5 @@
 import ChatmailConfig
+import Engine
 
 /// Postfix: SMTP for other relays (25) and for Delta Chat clients (587, 465),
 /// with every message passing `chatmaild filtermail`, and local delivery to

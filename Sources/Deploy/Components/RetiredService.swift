@@ -1,3 +1,5 @@
+import Engine
+import Remote
 /// Stops and disables a service that older relays ran and this one does not
 /// (echobot, the MTA-STS resolver, the old dict proxy). It runs in the
 /// install stage, before the unit file may be removed in configure: systemd

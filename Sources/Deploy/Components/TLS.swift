@@ -1,4 +1,6 @@
 import ChatmailConfig
+import Engine
+import Remote
 
 /// The relay's certificate, by `config.tlsMode` (reference §3.3 TLS
 /// deployers): acmetool, a self-signed certificate, or files managed outside.

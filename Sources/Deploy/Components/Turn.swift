@@ -1,4 +1,6 @@
 import ChatmailConfig
+import Engine
+import Remote
 
 /// chatmail-turn, the STUN/TURN server whose credentials chatmail-metadata
 /// hands to clients (reference §3.3 TurnDeployer, §4.13, §5.11).

@@ -1,4 +1,5 @@
 import ChatmailConfig
+import Engine
 
 /// The relay's own DNS resolver (reference §3.3 UnboundDeployer, §4.12).
 /// Postfix checks DANE/DNSSEC and MTA-STS records, so it needs a validating

@@ -1,3 +1,4 @@
+import Engine
 /// /etc/chatmail-version: what was deployed (reference §3.3
 /// GithashDeployer). Rewritten only when the stamp changed.
 struct Version: Component {

@@ -1,4 +1,5 @@
 import ChatmailConfig
+import Remote
 
 /// Everything `cmdeploy dns` and the `cmdeploy run` pre-check need from the
 /// relay, gathered by ONE shell script in one round trip: the DKIM public

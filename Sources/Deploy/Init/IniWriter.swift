@@ -1,5 +1,6 @@
 import ChatmailConfig
 import Foundation
+import Support
 
 /// Writes the initial chatmail.ini for `cmdeploy init`.
 public enum IniWriter {

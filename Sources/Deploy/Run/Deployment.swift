@@ -1,5 +1,8 @@
 import ChatmailConfig
 import Foundation
+import Engine
+import Support
+import Website
 
 public struct DeployFailure: Error, CustomStringConvertible {
     public var message: String

@@ -1,4 +1,5 @@
 import ChatmailConfig
+import Engine
 
 /// What a healthy relay deployed from this chatmail.ini runs: derived from
 /// the same components `cmdeploy run` deploys, so the units and ports

@@ -1,4 +1,6 @@
 import ChatmailConfig
+import Engine
+import Remote
 
 // The status probe: one generated shell script gathers every fact in one
 // SSH round trip. It prints sections ("== name" then the raw output of

@@ -1,5 +1,7 @@
 import ChatmailConfig
 import Foundation
+import Engine
+import Remote
 
 /// One line of the health report.
 public struct StatusCheck: Sendable, Equatable {
@@ -108,13 +110,13 @@ public enum RelayHealth {
     public static let queueWarnAt = 500
 
     /// Runs the status probe on `host` and evaluates it.
-    public static func check(_ config: ChatmailConfig, on host: Host, localStamp: String?) throws -> StatusReport {
+    public static func check(_ config: ChatmailConfig, on host: any Remote.Host, localStamp: String?) throws -> StatusReport {
         let status = StatusProbe.parse(try probe(config, on: host))
         return try evaluate(status, config: config, host: host.name, localStamp: localStamp)
     }
 
     /// The status probe's raw output on `host`.
-    public static func probe(_ config: ChatmailConfig, on host: Host) throws -> String {
+    public static func probe(_ config: ChatmailConfig, on host: any Remote.Host) throws -> String {
         try StatusProbe.run(units: RelayExpectations.derive(config).allUnits, config: config, on: host)
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import ChatmailConfig
 import Deploy
 import Foundation
+import Remote
 
 struct DNSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,7 +63,7 @@ struct DNSCommand: ParsableCommand {
 }
 
 /// Gathers the relay's DNS view in one round trip; failures become exit code 1.
-func collectDNS(_ config: ChatmailConfig, on remote: Deploy.Host, verbose: Bool, installDig: Bool = true) throws -> RelayDNSProbe {
+func collectDNS(_ config: ChatmailConfig, on remote: Remote.Host, verbose: Bool, installDig: Bool = true) throws -> RelayDNSProbe {
     if verbose { Console.warn("[\(remote.name)] Collecting initial DNS settings.") }
     do {
         return try RelayDNSProbe.collect(config, on: remote, installDig: installDig)

@@ -2,6 +2,7 @@ import ArgumentParser
 import ChatmailConfig
 import Deploy
 import Foundation
+import Engine
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Deploy
 #if canImport(Glibc)
 import Glibc
+import Remote
 #endif
 
 /// Connects the way every other command does and reports what it found:

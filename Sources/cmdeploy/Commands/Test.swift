@@ -4,6 +4,7 @@ import Deploy
 import Dispatch
 import Foundation
 import Online
+import Remote
 
 /// Options shared by `test` and `bench`: the second relay and TLS trust.
 struct OnlineOptions: ParsableArguments {

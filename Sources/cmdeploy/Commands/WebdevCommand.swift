@@ -2,6 +2,7 @@ import ArgumentParser
 import ChatmailConfig
 import Deploy
 import Foundation
+import Website
 
 struct WebdevCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

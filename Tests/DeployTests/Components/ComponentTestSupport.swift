@@ -1,6 +1,11 @@
 import ChatmailConfig
 import Foundation
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
+import TestSupport
 
 /// A deploy context from chatmail.ini lines, with the ini written to a
 /// temporary file (the Chatmaild component uploads its bytes) and a stand-in
@@ -42,30 +47,3 @@ extension Manifest {
     var downloads: [Download] { resources.compactMap { if case .download(let d) = $0 { d } else { nil } } }
 }
 
-/// Runs a program (by absolute path or through /bin/sh -c) and returns its
-/// exit status and its output: stdout and stderr combined, or only stdout
-/// when `stderr` is false (for output that is parsed).
-func runTool(_ path: String, _ args: [String], stderr: Bool = true) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = stderr ? pipe : FileHandle.nullDevice
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-/// Runs a shell script; returns its exit status and stdout+stderr.
-@discardableResult
-func shell(_ script: String) throws -> (status: Int32, output: String) {
-    try runTool("/bin/sh", ["-c", script])
-}
-
-func scratchDir(_ tag: String) throws -> String {
-    let dir = NSTemporaryDirectory() + "components-\(tag)-\(UUID().uuidString.prefix(8))"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 /// The base components' files, folders and removals applied for real by the
 /// engine through LocalHost, re-rooted into a temporary folder (services,

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 /// Runs the OpenDKIM policy scripts in Lua 5.3 (the version opendkim links)
 /// against a stand-in for opendkim's `odkim` API, to check the decisions:
@@ -11,7 +16,7 @@ import Testing
 
     /// `sigs` are (d= domain, verification result) pairs.
     func run(daemon: String = "VERIFYING", from: String, sigs: [(String, Int)], broken: Bool = false) throws -> Outcome {
-        let dir = tempDir("lua")
+        let dir = try scratchDir("lua")
         for name in ["screen.lua", "final.lua"] {
             try Templates.text("opendkim/\(name)").write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8)
         }

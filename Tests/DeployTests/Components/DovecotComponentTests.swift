@@ -1,6 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 @Suite struct DovecotComponentTests {
     func conf(_ context: DeployContext) throws -> [String] {
@@ -92,7 +97,7 @@ import Testing
     func doveconfAcceptsEveryVariant(_ name: String, _ context: DeployContext) throws {
         try #require(isInstalled("/usr/bin/doveconf"), "doveconf missing: run scripts/initenv.sh --test-deps")
         let file = try Dovecot().manifest(context).mailFile(Dovecot.conf)
-        let r = try runValidation(of: file, stagedIn: tempDir("dovecot"))
+        let r = try runValidation(of: file, stagedIn: try scratchDir("dovecot"))
         #expect(r.status == 0, "\(name): \(r.output)")
         #expect(r.output.isEmpty, "\(name): doveconf warns: \(r.output)")
     }
@@ -102,14 +107,14 @@ import Testing
         var file = try Dovecot().manifest(try MailConfigs.context()).mailFile(Dovecot.conf)
         file.content = Array(String(decoding: file.content, as: UTF8.self)
             .replacingOccurrences(of: "ssl = required", with: "ssl = mandatory").utf8)
-        let r = try runValidation(of: file, stagedIn: tempDir("dovecot"))
+        let r = try runValidation(of: file, stagedIn: try scratchDir("dovecot"))
         #expect(r.status != 0)
         #expect(r.output.contains("Invalid value: mandatory"), "\(r.output)")
     }
 
     @Test func pushNotificationScriptCompiles() throws {
         try #require(isInstalled("/usr/bin/luac5.3"), "luac5.3 missing: run scripts/initenv.sh --test-deps")
-        let dir = tempDir("lua")
+        let dir = try scratchDir("lua")
         let text = try Dovecot().manifest(try MailConfigs.context()).mailText("/etc/dovecot/push_notification.lua")
         try text.write(toFile: dir + "/ok.lua", atomically: true, encoding: .utf8)
         #expect(try shell("luac5.3 -p '\(dir)/ok.lua'").status == 0)

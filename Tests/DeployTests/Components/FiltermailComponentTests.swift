@@ -1,5 +1,10 @@
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 @Suite struct FiltermailComponentTests {
     @Test func unitsRunChatmaildFiltermailAsVmailAndRestartOnBinaryOrUnitChange() throws {
@@ -23,7 +28,7 @@ import Testing
 
     @Test func unitsPassSystemdVerification() throws {
         let m = try Filtermail().manifest(try MailConfigs.context())
-        let dir = tempDir("units")
+        let dir = try scratchDir("units")
         // systemd-analyze checks the binary exists; point it at one that does.
         for unit in ["filtermail", "filtermail-incoming"] {
             let text = try m.mailText("/etc/systemd/system/\(unit).service")

@@ -1,5 +1,10 @@
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 /// The four mail components together, as `cmdeploy run` combines them.
 @Suite struct MailRelayListTests {

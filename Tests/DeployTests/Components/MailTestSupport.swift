@@ -1,7 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 import ChatmailConfig
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 /// The configurations the mail components are checked against.
 enum MailConfigs {
@@ -62,12 +67,4 @@ func runValidation(of file: File, stagedIn dir: String) throws -> (status: Int32
     return try shell("( \(cmd) ) </dev/null")
 }
 
-func tempDir(_ tag: String) -> String {
-    let dir = NSTemporaryDirectory() + "mail-\(tag)-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}
 
-func isInstalled(_ program: String) -> Bool {
-    FileManager.default.isExecutableFile(atPath: program)
-}

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 /// The mail configs' validate commands as the engine runs them (staged next
 /// to the live files, in its apply script), on paths inside a temp directory.
@@ -13,7 +18,7 @@ import Testing
 
     @Test func engineRefusesABrokenMainCFAndKeepsTheLiveOne() throws {
         try #require(isInstalled("/usr/sbin/postfix"), "postfix missing: run scripts/initenv.sh --test-deps")
-        let root = tempDir("engine")
+        let root = try scratchDir("engine")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let etc = root + "/postfix"
         try #require(try shell("mkdir -p '\(etc)' && cp -a /etc/postfix/. '\(etc)/'").status == 0)

@@ -1,7 +1,12 @@
 import ChatmailConfig
 import Foundation
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 @Suite struct NginxComponentTests {
     func conf(_ lines: String...) throws -> (Rendered, String) {
@@ -91,7 +96,7 @@ import Testing
         ["mail_domain = chat.example.org", "iroh_relay = https://iroh.example.org"],
     ])
     func realNginxAcceptsTheConfig(_ lines: [String]) throws {
-        let dir = try makeTempDir()
+        let dir = try scratchDir("web")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let config = try ChatmailConfig.parse((["[params]"] + lines).joined(separator: "\n") + "\n", path: "chatmail.ini")
         #expect(!FileManager.default.fileExists(atPath: config.tlsCertPath), "test needs a host without relay certificates")
@@ -99,7 +104,7 @@ import Testing
     }
 
     @Test func realNginxWithExternalCertificates() throws {
-        let dir = try makeTempDir()
+        let dir = try scratchDir("web")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -days 2 -subj /CN=chat.example.org "
             + "-keyout \(dir)/key.pem -out \(dir)/cert.pem")
@@ -113,7 +118,7 @@ import Testing
     }
 
     @Test func realNginxRejectsABrokenConfig() throws {
-        let dir = try makeTempDir()
+        let dir = try scratchDir("web")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let config = try testConfig("mail_domain = chat.example.org")
         let broken = try Nginx.renderConf(config).replacingOccurrences(of: "ssl_preread on;", with: "ssl_preread maybe;")

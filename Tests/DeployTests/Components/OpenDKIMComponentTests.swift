@@ -1,6 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 @Suite struct OpenDKIMComponentTests {
     @Test func confTablesAndKeyUseTheBareDomain() throws {
@@ -97,18 +102,18 @@ import Testing
     @Test func opendkimAcceptsTheConfAndRefusesABrokenOne() throws {
         try #require(isInstalled("/usr/sbin/opendkim"), "opendkim missing: run scripts/initenv.sh --test-deps")
         let file = try OpenDKIM().manifest(try MailConfigs.context()).mailFile("/etc/opendkim.conf")
-        let ok = try runValidation(of: file, stagedIn: tempDir("dkim"))
+        let ok = try runValidation(of: file, stagedIn: try scratchDir("dkim"))
         #expect(ok.status == 0, "\(ok.output)")
 
         var broken = file
         broken.content = Array((String(decoding: file.content, as: UTF8.self)
             .replacingOccurrences(of: "relaxed/simple", with: "relaxed/wobbly")).utf8)
-        let bad = try runValidation(of: broken, stagedIn: tempDir("dkim"))
+        let bad = try runValidation(of: broken, stagedIn: try scratchDir("dkim"))
         #expect(bad.status != 0)
         #expect(bad.output.contains("unknown canonicalization algorithm"), "\(bad.output)")
 
         broken.content = file.content + Array("OnNoSignature reject\n".utf8)
-        let typo = try runValidation(of: broken, stagedIn: tempDir("dkim"))
+        let typo = try runValidation(of: broken, stagedIn: try scratchDir("dkim"))
         #expect(typo.status != 0 && typo.output.contains("unrecognized parameter"), "\(typo.output)")
     }
 
@@ -118,7 +123,7 @@ import Testing
     @Test func opendkimStartsWithThePolicyScripts() throws {
         try #require(isInstalled("/usr/sbin/opendkim-genkey"), "opendkim-tools missing: run scripts/initenv.sh --test-deps")
         let m = try OpenDKIM().manifest(try MailConfigs.context())
-        let dir = tempDir("dkim-run")
+        let dir = try scratchDir("dkim-run")
         func put(_ path: String, as name: String) throws {
             let text = try m.mailText(path).replacingOccurrences(of: "/etc/dkimkeys", with: dir)
             try text.write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8)

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 @Suite struct PostfixComponentTests {
     func files(_ context: DeployContext) throws -> (main: [String], master: [String]) {
@@ -85,7 +90,7 @@ import Testing
     /// A staging directory as the engine builds it: a copy of /etc/postfix
     /// with the new main.cf and master.cf in it.
     func stage(_ context: DeployContext) throws -> (dir: String, main: File, master: File) {
-        let dir = tempDir("postfix")
+        let dir = try scratchDir("postfix")
         try shell("cp -a /etc/postfix/. '\(dir)/'")
         let m = try Postfix().manifest(context)
         let main = try m.mailFile(Postfix.mainCF), master = try m.mailFile(Postfix.masterCF)

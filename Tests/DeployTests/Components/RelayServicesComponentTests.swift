@@ -1,7 +1,12 @@
 import ChatmailConfig
 import Foundation
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 /// Iroh, TURN, fcgiwrap, the website upload and their place in the relay.
 @Suite struct RelayServicesComponentTests {
@@ -32,7 +37,7 @@ import Testing
     /// The extraction command on real archives, with ./iroh-relay or iroh-relay inside.
     @Test(arguments: ["./iroh-relay", "iroh-relay"])
     func irohExtraction(_ member: String) throws {
-        let dir = try makeTempDir()
+        let dir = try scratchDir("web")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try shell("mkdir \(dir)/src && printf '#!/bin/sh\\necho iroh\\n' >\(dir)/src/iroh-relay && cd \(dir)/src && tar -czf \(dir)/a.tar.gz \(member) README 2>/dev/null || tar -czf \(dir)/a.tar.gz \(member)")
         let cmd = Iroh.extractCommand.replacingOccurrences(of: Iroh.archive, with: "\(dir)/a.tar.gz")
@@ -73,7 +78,7 @@ import Testing
     }
 
     @Test func irohAndTurnUnitsVerify() throws {
-        let dir = try makeTempDir()
+        let dir = try scratchDir("web")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let config = try testConfig("mail_domain = chat.example.org",
                                     "iroh_relay_download = https://dl.test/iroh.tar.gz \(sha)",

@@ -1,7 +1,12 @@
 import ChatmailConfig
 import Foundation
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 @Suite struct TLSComponentTests {
     @Test func acmeUsesTheConfiguredDirectoryAndAllThreeNames() throws {
@@ -53,7 +58,7 @@ import Testing
 
         // The guard itself, on real certificates: a fresh one passes, one that
         // expires tomorrow and a missing one fail.
-        let dir = try makeTempDir()
+        let dir = try scratchDir("web")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func guardPasses(days: Int) throws -> Bool {
             try shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -days \(days) -subj /CN=t "
@@ -79,7 +84,7 @@ import Testing
             + "-addext subjectAltName=DNS:_chat.example.org,DNS:www._chat.example.org,DNS:mta-sts._chat.example.org")
 
         // The command really makes such a certificate (paths moved to a temp dir).
-        let dir = try makeTempDir()
+        let dir = try scratchDir("web")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let local = cmd.command.replacingOccurrences(of: "/etc/ssl/private/mailserver.key", with: "\(dir)/k")
             .replacingOccurrences(of: "/etc/ssl/certs/mailserver.pem", with: "\(dir)/c")
@@ -97,7 +102,7 @@ import Testing
     }
 
     @Test func externalCertificatesAreWatchedAndMissingFilesAreNamed() throws {
-        let dir = try makeTempDir()
+        let dir = try scratchDir("web")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let config = try testConfig("mail_domain = chat.example.org",
                                     "tls_external_cert_and_key = \(dir)/cert.pem \(dir)/key.pem")
@@ -125,7 +130,7 @@ import Testing
     }
 
     @Test func unitFilesPassSystemdAnalyzeVerify() throws {
-        let dir = try makeTempDir()
+        let dir = try scratchDir("web")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let acme = try Rendered(TLS(), try testConfig("mail_domain = chat.example.org"))
         let external = try Rendered(TLS(), try testConfig("mail_domain = chat.example.org",

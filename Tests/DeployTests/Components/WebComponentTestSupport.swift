@@ -1,6 +1,11 @@
 import ChatmailConfig
 import Foundation
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
+import TestSupport
 
 /// A config from chatmail.ini lines (mail_domain first).
 func testConfig(_ lines: String...) throws -> ChatmailConfig {
@@ -30,8 +35,3 @@ struct Rendered {
     func service(_ name: String) -> Service? { services.first { $0.name == name } }
 }
 
-func makeTempDir() throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cmdeploy-web-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}

@@ -1,7 +1,12 @@
 import ChatmailConfig
 import Foundation
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 @Suite struct ZoneTests {
     let key2048 = String(repeating: "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA", count: 9) + "IDAQAB"

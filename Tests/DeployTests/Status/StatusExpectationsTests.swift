@@ -1,6 +1,11 @@
 import ChatmailConfig
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 /// The units and ports `status` expects come from the components, so they
 /// follow chatmail.ini.

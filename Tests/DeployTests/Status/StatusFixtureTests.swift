@@ -1,7 +1,12 @@
 import ChatmailConfig
 import Foundation
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 /// Parsing and evaluation of status probe output captured on the lab relays
 /// (`cmdeploy status --raw`, see docs/status.md): relay1.test (ACME) and

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Deploy
+@testable import Engine
+@testable import Remote
+@testable import Website
+import Support
 
 /// The status script run for real on this machine (no relay here, so most
 /// checks fail, but every section must be produced and parsed).

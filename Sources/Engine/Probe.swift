@@ -1,0 +1,246 @@
+import Remote
+import Support
+// The fact probe: ONE generated POSIX shell script that reports the current
+// state of every declared resource, run in one exec. pyinfra asks one
+// question per round trip; this asks them all at once.
+//
+// Output is line based and tab separated:
+//   F <name> <value>                      a host fact
+//   R<index> <fields...>                  the state of resource <index>
+//   C<index> <base64>                     current content of a changed file (for --diff)
+//   END                                   the script ran to its end
+
+/// What the probe found for one resource.
+public enum Observed: Sendable, Equatable {
+    /// Package: installed (dpkg status "ii") or not.
+    case package(installed: Bool)
+    case group(exists: Bool)
+    case user(exists: Bool, group: String, groups: [String], home: String, shell: String)
+    /// Files, directories, downloads and absent paths.
+    case path(PathState)
+    case line(present: Bool)
+    /// A guarded command's `unless` check passed (nothing to do).
+    case command(satisfied: Bool)
+    case service(enabled: String, active: String)
+}
+
+public struct PathState: Sendable, Equatable {
+    public enum Kind: String, Sendable { case none, file = "f", directory = "d", symlink = "l", other = "o" }
+    public var kind: Kind
+    public var mode: UInt32 = 0
+    public var owner: String = ""
+    public var group: String = ""
+    /// sha256 of a regular file's content, when asked for.
+    public var sha256: String?
+
+    public static let missing = PathState(kind: .none)
+}
+
+public struct HostFacts: Sendable, Equatable {
+    public var arch: String = ""
+    public var os: String = ""
+    public var hasSystemd = false
+    /// Services a previous, interrupted run changed inputs of but did not restart.
+    public var pendingRestarts: [String] = []
+    /// TCP listeners: port → names of the processes listening (`ss -ltnp`),
+    /// so a deploy can name what holds a port it needs.
+    public var listeners: [Int: [String]] = [:]
+    /// The host's IPv4 addresses (for mtail_address).
+    public var ipv4Addresses: [String] = []
+    /// Another apply holds the host's lock: its owner line ("pid N, since T").
+    public var busy: String?
+    /// Left by an interrupted run (see Recovery).
+    public var leftoverGuard = false
+    public var dpkgInterrupted = false
+    public var unfinishedMoves = false
+    public var leftovers: [String] = []
+}
+
+public struct ProbeResult: Sendable {
+    public var facts: HostFacts
+    public var observed: [Observed?]
+    /// Current content of files whose content differs, when a diff was asked for.
+    public var currentContent: [Int: [UInt8]]
+}
+
+public struct ProbeError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Where the engine keeps its own state on the host.
+public let engineStateDir = "/var/lib/cmdeploy"
+let pendingRestartsFile = engineStateDir + "/pending-restarts"
+
+public enum Probe {
+    /// The probe script for `items`. With `withContent`, changed text files
+    /// that are not secret are also sent back, so the plan can show diffs.
+    public static func script(for items: [Declared], withContent: Bool = false) -> String {
+        var s = """
+            # cmdeploy fact probe
+            LC_ALL=C; export LC_ALL
+            st() {
+              if [ -L "$2" ]; then t=l; elif [ -f "$2" ]; then t=f; elif [ -d "$2" ]; then t=d
+              elif [ -e "$2" ]; then t=o; else printf '%s\\tnone\\n' "$1"; return; fi
+              a=$(stat --printf='%a\\t%U\\t%G' -- "$2" 2>/dev/null)
+              h=-; if [ "$t" = f ] && [ "$3" != - ]; then h=$(sha256sum <"$2" | cut -c1-64); fi
+              printf '%s\\t%s\\t%s\\t%s\\n' "$1" "$t" "$a" "$h"
+              if [ "$4" = 1 ] && [ "$t" = f ] && [ "$h" != "$3" ]; then printf 'C%s\\t' "${1#R}"; base64 -w0 <"$2"; echo; fi
+            }
+            printf 'F\\tarch\\t%s\\n' "$(uname -m)"
+            printf 'F\\tos\\t%s\\n' "$(. /etc/os-release 2>/dev/null; echo "${ID:-unknown} ${VERSION_ID:-}")"
+            if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then printf 'F\\tsystemd\\t1\\n'; sd=1; else printf 'F\\tsystemd\\t0\\n'; sd=0; fi
+            ip -o -4 addr show 2>/dev/null | awk '{ a = $4; sub(/\\/.*/, "", a); printf "F\\tipv4\\t%s\\n", a }'
+            if command -v ss >/dev/null; then
+              ss -ltunpH 2>/dev/null | sed 's/^/F\\tlisten\\t/'
+            fi
+            if [ -f \(pendingRestartsFile) ]; then printf 'F\\tpending\\t%s\\n' "$(tr '\\n' ' ' <\(pendingRestartsFile))"; fi
+
+            """ + Recovery.probeLines(items)
+        // Packages are asked in one dpkg-query call.
+        var packages: [(Int, String)] = []
+        for (i, item) in items.enumerated() {
+            let id = "R\(i)"
+            switch item.resource {
+            case .package(let p):
+                packages.append((i, p.name))
+            case .group(let g):
+                s += "if getent group \(q(g.name)) >/dev/null; then printf '\(id)\\t1\\n'; else printf '\(id)\\t0\\n'; fi\n"
+            case .user(let u):
+                let n = q(u.name)
+                s += """
+                    if e=$(getent passwd \(n)); then printf '\(id)\\t1\\t%s\\t%s\\t%s\\t%s\\n' "$(id -gn \(n))" "$(id -Gn \(n) | tr ' ' ,)" "$(echo "$e" | cut -d: -f6)" "$(echo "$e" | cut -d: -f7)"; else printf '\(id)\\t0\\n'; fi
+
+                    """
+            case .download(let d):
+                s += "st \(id) \(q(d.path)) \(d.sha256) 0\n"
+            case .directory(let d):
+                s += "st \(id) \(q(d.path)) - 0\n"
+            case .file(let f):
+                let wantContent = withContent && !f.secret ? 1 : 0
+                s += "st \(id) \(q(f.path)) \(sha256Hex(f.content)) \(wantContent)\n"
+            case .absent(let a):
+                s += "st \(id) \(q(a.path)) - 0\n"
+            case .line(let l):
+                s += "if [ -f \(q(l.path)) ] && grep -qxF -- \(q(l.line)) \(q(l.path)); then printf '\(id)\\t1\\n'; else printf '\(id)\\t0\\n'; fi\n"
+            case .command(let c):
+                if let unless = c.unless {
+                    s += "if ( \(unless) ) >/dev/null 2>&1 </dev/null; then printf '\(id)\\t1\\n'; else printf '\(id)\\t0\\n'; fi\n"
+                } else {
+                    s += "printf '\(id)\\t1\\n'\n"
+                }
+            case .service(let svc):
+                let u = q(svc.unit)
+                s += """
+                    if [ $sd = 1 ]; then printf '\(id)\\t%s\\t%s\\n' "$(systemctl is-enabled \(u) 2>/dev/null || true)" "$(systemctl is-active \(u) 2>/dev/null || true)"; fi
+
+                    """
+            }
+        }
+        if !packages.isEmpty {
+            // Unknown packages make dpkg-query complain on stderr; they are simply absent.
+            let names = packages.map { q($0.1) }.joined(separator: " ")
+            s += "dpkg-query -W -f='P\\t${Package}\\t${db:Status-Abbrev}\\n' \(names) 2>/dev/null || true\n"
+        }
+        s += "echo END\n"
+        return s
+    }
+
+    public static func parse(_ output: String, items: [Declared]) throws(ProbeError) -> ProbeResult {
+        var facts = HostFacts()
+        var observed = [Observed?](repeating: nil, count: items.count)
+        var content: [Int: [UInt8]] = [:]
+        var installed: [String: Bool] = [:]
+        var complete = false
+
+        for rawLine in output.split(separator: "\n", omittingEmptySubsequences: true) {
+            let f = rawLine.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard let tag = f.first else { continue }
+            if tag == "END" { complete = true; continue }
+            if tag == "F", f.count >= 3 {
+                switch f[1] {
+                case "arch": facts.arch = f[2]
+                case "os": facts.os = f[2].trimmingCharacters(in: " ")
+                case "systemd": facts.hasSystemd = f[2] == "1"
+                case "pending": facts.pendingRestarts = f[2].split(separator: " ").map(String.init)
+                case "ipv4": facts.ipv4Addresses.append(f[2])
+                case "busy": facts.busy = f[2].isEmpty ? "owner unknown" : f[2]
+                case "guard": facts.leftoverGuard = true
+                case "dpkg": facts.dpkgInterrupted = true
+                case "moves": facts.unfinishedMoves = true
+                case "leftover": facts.leftovers.append(f[2...].joined(separator: "\t"))
+                case "listen":
+                    // TCP only: the port check is about TCP listeners
+                    if let socket = ListeningSocket(ssLine: f[2...].joined(separator: "\t")), socket.proto == .tcp {
+                        for name in socket.processes.isEmpty ? [""] : socket.processes
+                        where !(facts.listeners[socket.port] ?? []).contains(name) {
+                            facts.listeners[socket.port, default: []].append(name)
+                        }
+                    }
+                default: break
+                }
+                continue
+            }
+            if tag == "P", f.count >= 3 {
+                installed[f[1]] = f[2].hasPrefix("ii")
+                continue
+            }
+            if tag.hasPrefix("C"), let i = Int(tag.dropFirst()), i < items.count, f.count >= 2 {
+                content[i] = Base64.decode(f[1])
+                continue
+            }
+            guard tag.hasPrefix("R"), let i = Int(tag.dropFirst()), i < items.count else { continue }
+            switch items[i].resource {
+            case .group:
+                observed[i] = .group(exists: f.count > 1 && f[1] == "1")
+            case .user:
+                if f.count >= 6, f[1] == "1" {
+                    observed[i] = .user(exists: true, group: f[2],
+                                        groups: f[3].split(separator: ",").map(String.init), home: f[4], shell: f[5])
+                } else {
+                    observed[i] = .user(exists: false, group: "", groups: [], home: "", shell: "")
+                }
+            case .download, .directory, .file, .absent:
+                observed[i] = .path(parsePath(f))
+            case .line:
+                observed[i] = .line(present: f.count > 1 && f[1] == "1")
+            case .command:
+                observed[i] = .command(satisfied: f.count > 1 && f[1] == "1")
+            case .service:
+                observed[i] = .service(enabled: f.count > 1 ? f[1] : "", active: f.count > 2 ? f[2] : "")
+            case .package:
+                break
+            }
+        }
+        guard complete else {
+            throw ProbeError(message: "the fact probe stopped before its end; its output was:\n" + String(output.suffix(2000)))
+        }
+        for (i, item) in items.enumerated() {
+            if case .package(let p) = item.resource { observed[i] = .package(installed: installed[p.name] ?? false) }
+        }
+        return ProbeResult(facts: facts, observed: observed, currentContent: content)
+    }
+
+    static func parsePath(_ f: [String]) -> PathState {
+        guard f.count >= 2, let kind = PathState.Kind(rawValue: f[1]), kind != .none else { return .missing }
+        var state = PathState(kind: kind)
+        if f.count >= 6 {
+            state.mode = UInt32(f[2], radix: 8) ?? 0
+            state.owner = f[3]
+            state.group = f[4]
+            state.sha256 = f[5] == "-" ? nil : f[5]
+        }
+        return state
+    }
+
+    static func q(_ s: String) -> String { shellQuote(s) }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        var s = Substring(self)
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return String(s)
+    }
+}
