@@ -170,6 +170,12 @@ public struct GuardedCommand: Sendable, Equatable {
         self.onChangeOf = onChangeOf
         self.stage = stage
     }
+
+    /// The same from scripts whose values were quoted when they were built.
+    public init(_ name: String, _ command: ShellScript, unless: ShellScript? = nil, onChangeOf: [String] = [],
+                stage: Stage = .configure) {
+        self.init(name, command.text, unless: unless?.text, onChangeOf: onChangeOf, stage: stage)
+    }
 }
 
 public enum Resource: Sendable, Equatable {

@@ -89,28 +89,28 @@ public struct TLS: Component {
     }
 
     /// The exact openssl call of the Python relay: never renewed (100 years).
-    static func selfSignedCommand(_ config: ChatmailConfig) -> String {
+    static func selfSignedCommand(_ config: ChatmailConfig) -> ShellScript {
         let bare = config.mailDomainBare
         return "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -days 36500"
-            + " -keyout \(config.tlsKeyPath) -out \(config.tlsCertPath) -subj /CN=\(bare)"
+            + " -keyout \(config.tlsKeyPath) -out \(config.tlsCertPath) -subj \("/CN=" + bare)"
             + " -addext basicConstraints=critical,CA:FALSE -addext extendedKeyUsage=serverAuth,clientAuth"
-            + " -addext subjectAltName=DNS:\(bare),DNS:www.\(bare),DNS:mta-sts.\(bare)"
+            + " -addext \("subjectAltName=DNS:\(bare),DNS:www.\(bare),DNS:mta-sts.\(bare)")"
     }
 
     func selfSigned(_ config: ChatmailConfig) -> Manifest {
         Manifest {
             Package("openssl")
             GuardedCommand("self-signed certificate", TLS.selfSignedCommand(config),
-                           unless: "test -f \(shellQuote(config.tlsCertPath))")
+                           unless: "test -f \(config.tlsCertPath)")
         }
     }
 
     func external(_ config: ChatmailConfig) throws -> Manifest {
         let paths = [config.tlsCertPath, config.tlsKeyPath]
-        let allExist = paths.map { "test -e \(shellQuote($0))" }.joined(separator: " && ")
+        let allExist: ShellScript = "test -e \(config.tlsCertPath) && test -e \(config.tlsKeyPath)"
         // Fails the deploy in the install stage, before anything changed,
         // naming each missing file.
-        let check = "rc=0; for f in \(paths.map(shellQuote).joined(separator: " ")); do "
+        let check: ShellScript = "rc=0; for f in \(words: paths); do "
             + "[ -e \"$f\" ] || { echo \"External TLS file not found on server: $f "
             + "(tls_external_cert_and_key in chatmail.ini)\"; rc=1; }; done; exit $rc"
         let pathUnit = "/etc/systemd/system/tls-cert-reload.path"
