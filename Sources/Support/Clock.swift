@@ -10,7 +10,7 @@ public func monotonicSeconds() -> Double {
 }
 
 /// A point in time after which a wait gives up; `nil` end means never.
-public struct Deadline {
+public struct Deadline: Sendable {
     public let end: Double?
 
     public init(seconds: Double?) {

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Foundation
 import Glibc
 #endif
 
@@ -35,7 +36,7 @@ enum Console {
         let line = useColor ? "\u{1B}[\(code)m\(text)\u{1B}[0m\n" : text + "\n"
         // stdout is buffered when piped: flush it so a log shows both
         // streams in the order they were written.
-        fflush(stdout)
-        fputs(line, stderr)
+        fflush(nil)
+        FileHandle.standardError.write(Data(line.utf8))
     }
 }

@@ -86,7 +86,7 @@ final class EventPrinter: @unchecked Sendable {
 
     private func emit(_ object: [String: Any]) {
         print(JSONEvents.line(object))
-        fflush(stdout)
+        fflush(nil)
     }
 
     private func ms(_ s: Double) -> String { s < 1 ? "\(Int(s * 1000)) ms" : String(format: "%.1f s", s) }

@@ -1,4 +1,5 @@
 @testable import Remote
+import Foundation
 import Support
 import TestSupport
 #if canImport(Glibc)
@@ -9,14 +10,21 @@ import Glibc
 /// authorized ed25519 client key, listening on a free loopback port, run as
 /// this process's child and killed (with every session it started) by stop().
 /// Each fixture also has its own HOME for the client side (known_hosts, keys).
-final class SSHDFixture {
+/// Sendable: tests signal the server from a thread of their own; the
+/// child process handle is behind a lock.
+final class SSHDFixture: @unchecked Sendable {
     let dir: String
     let home: String
     let port: Int
     /// Client key that the server accepts (no passphrase).
     let clientKey: String
     let user = localUserName()
-    private var sshd: ChildProcess?
+    private let lock = NSLock()
+    private var _sshd: ChildProcess?
+    private var sshd: ChildProcess? {
+        get { lock.withLock { _sshd } }
+        set { lock.withLock { _sshd = newValue } }
+    }
 
     init() throws {
         dir = try scratchDir("sshd")
@@ -62,7 +70,7 @@ final class SSHDFixture {
         guard let (child, port) = started else {
             throw FixtureError("sshd did not start; log: \(readTextFile(dir + "/sshd.log") ?? "")")
         }
-        sshd = child
+        _sshd = child
         self.port = port
         try trustHostKey()
     }

@@ -80,7 +80,7 @@ struct TestCommand: ParsableCommand {
                     Console.out("FAIL \(outcome.name) (\(time))")
                     Console.out("     \(why)")
                 }
-                fflush(stdout)
+                fflush(nil)
             }
         }
         context.close()

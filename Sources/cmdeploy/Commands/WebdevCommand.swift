@@ -27,7 +27,7 @@ struct WebdevCommand: ParsableCommand {
         var dev = WebDev(
             iniPath: global.iniPath,
             loadConfig: { _ in try global.loadConfig() },
-            say: { Console.out($0); fflush(stdout) },
+            say: { Console.out($0); fflush(nil) },
             sayError: { Console.error($0) })
         dev.port = port
         dev.host = bind
