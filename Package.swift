@@ -119,8 +119,9 @@ let package = Package(
             // Hand-written mail read by path (byte-exact, CRLF and LF).
             exclude: ["Filtermail/Fixtures"],
             swiftSettings: swift5),
-        // Runs the built cmdeploy binary as an operator would.
-        .testTarget(name: "CLITests"),
+        // Runs the built cmdeploy binary as an operator would; depending on
+        // the executable makes `swift test` build it first (never a stale one).
+        .testTarget(name: "CLITests", dependencies: ["cmdeploy"]),
     ],
     swiftLanguageModes: [.v6]
 )

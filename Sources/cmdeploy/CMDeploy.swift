@@ -1,7 +1,8 @@
 import ArgumentParser
+import Foundation
 
 @main
-struct CMDeploy: ParsableCommand {
+struct CMDeploy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cmdeploy",
         abstract: "Deploy and operate a chatmail relay from one chatmail.ini.",
@@ -24,7 +25,48 @@ struct CMDeploy: ParsableCommand {
         ])
 
     // No subcommand: print the help and succeed, as the Python tool does.
-    func run() throws {
+    func run() async throws {
         print(CMDeploy.helpMessage())
     }
+
+    /// The one place where errors become exit codes. Usage errors (and
+    /// --help, --version) are ArgumentParser's to print; a command that has
+    /// already said what went wrong throws `ExitCode`; any other error is
+    /// printed as it describes itself (file, line, key or host included)
+    /// and exits 1.
+    static func main() async {
+        let command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                var command = command
+                try command.run()
+            }
+        } catch let error as ExitCode {
+            exit(withError: error)
+        } catch let error as CleanExit {
+            exit(withError: error)
+        } catch let error as ValidationError {
+            exit(withError: error)
+        } catch let error as CommandFailure {
+            Console.error(error.message)
+            exit(withError: ExitCode(1))
+        } catch {
+            Console.error("\(error)")
+            exit(withError: ExitCode(1))
+        }
+    }
+}
+
+/// A command's failure, said in its own words: printed as it is, exit code 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    var message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
 }

@@ -23,24 +23,18 @@ struct GlobalOptions: ParsableArguments {
         return "chatmail.ini"
     }
 
-    /// Loads chatmail.ini for commands that need it; prints warnings and
-    /// turns a missing or invalid file into exit code 1.
+    /// Loads chatmail.ini for commands that need it and prints its
+    /// warnings; its errors name the file, line and key.
     func loadConfig() throws -> ChatmailConfig {
         let path = iniPath
         guard fileExists(path) else {
-            Console.error("expecting \(path) to exist, run init first?")
-            throw ExitCode(1)
+            throw CommandFailure("expecting \(path) to exist, run init first?")
         }
-        do {
-            let config = try ChatmailConfig.load(path: path)
-            for warning in config.warnings {
-                Console.warn("warning: \(warning)")
-            }
-            return config
-        } catch {
-            Console.error(error.description)
-            throw ExitCode(1)
+        let config = try ChatmailConfig.load(path: path)
+        for warning in config.warnings {
+            Console.warn("warning: \(warning)")
         }
+        return config
     }
 }
 
@@ -75,19 +69,14 @@ struct SSHHostOption: ParsableArguments {
         return options
     }
 
-    /// Opens the host (SSH or local); connection errors are printed and become exit code 1.
+    /// Opens the host (SSH or local); its errors name the host.
     func connect(_ target: String, verbose: Bool) throws -> Host {
         if verbose { Console.warn(LocalHost.isLocal(target) ? "[local] running on this machine" : "[ssh] login to \(target)") }
-        do {
-            let host = try openHost(target, options: sshOptions)
-            if let ssh = host as? SSHHost {
-                for warning in ssh.config.warnings { Console.warn("warning: \(warning)") }
-            }
-            return host
-        } catch {
-            Console.error("\(error)")
-            throw ExitCode(1)
+        let host = try openHost(target, options: sshOptions)
+        if let ssh = host as? SSHHost {
+            for warning in ssh.config.warnings { Console.warn("warning: \(warning)") }
         }
+        return host
     }
 }
 

@@ -108,4 +108,29 @@ struct CLI {
         let r = try CLI.run(["init", "chat.example.org"], in: CLI.tempDir())
         #expect(!r.stderr.contains("\u{1B}["))
     }
+
+    /// Stages are checked by the argument parser: a typo is a usage error
+    /// (exit 64, the usage printed) before chatmail.ini is read or a host
+    /// is contacted; the same for CMDEPLOY_STAGES.
+    @Test func unknownStageIsAUsageError() throws {
+        let dir = try CLI.tempDir()
+        let r = try CLI.run(["run", "--stages", "install,confgure", "--config", "missing.ini"], in: dir)
+        #expect(r.status == 64, "\(r.stderr)")
+        #expect(r.stderr.contains("--stages") && r.stderr.contains("install,confgure"), "\(r.stderr)")
+        #expect(!r.stderr.contains("missing.ini"))
+
+        let env = try CLI.run(["run", "--config", "missing.ini"], in: dir, env: ["CMDEPLOY_STAGES": "activ"])
+        #expect(env.status == 64, "\(env.stderr)")
+        #expect(env.stderr.contains("CMDEPLOY_STAGES=activ: expected a comma-separated list of install, configure, activate"),
+                "\(env.stderr)")
+    }
+
+    @Test func aHostThatCannotBeReachedIsNamed() throws {
+        let dir = try CLI.tempDir()
+        _ = try CLI.run(["init", "chat.example.org"], in: dir)
+        // A port nothing listens on: refused at once, no DNS needed.
+        let r = try CLI.run(["status", "--ssh-host", "root@127.0.0.1:1"], in: dir, env: ["NO_COLOR": "1"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("127.0.0.1"), "\(r.stderr)")
+    }
 }

@@ -13,19 +13,6 @@ public struct DeployFailure: Error, CustomStringConvertible {
 /// Everything `cmdeploy run` does before and around the engine: checks that
 /// need no host, the inputs read on this machine, and the component list.
 public enum Deployment {
-    /// Parses `--stages`/`CMDEPLOY_STAGES` (`install,configure,activate`).
-    public static func parseStages(_ text: String) throws -> Set<Stage> {
-        var stages: Set<Stage> = []
-        for word in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !word.isEmpty {
-            guard let stage = Stage.allCases.first(where: { "\($0)" == word }) else {
-                throw DeployFailure("unknown stage \"\(word)\"; expected a comma-separated list of install, configure, activate")
-            }
-            stages.insert(stage)
-        }
-        if stages.isEmpty { throw DeployFailure("no stage given; expected install, configure and/or activate") }
-        return stages
-    }
-
     /// The checks the Python deploy makes before touching the host.
     public static func preflight(_ config: ChatmailConfig) throws {
         if let problem = config.privacyContactsProblem() { throw DeployFailure(problem.description) }

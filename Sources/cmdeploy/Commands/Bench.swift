@@ -3,7 +3,7 @@ import ChatmailConfig
 import Foundation
 import Online
 
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure the deployed relay's speed.",
         discussion: """
@@ -29,17 +29,15 @@ struct BenchCommand: ParsableCommand {
         guard (1...100).contains(runs) else { throw ValidationError("--runs must be between 1 and 100") }
     }
 
-    func run() throws {
+    func run() async throws {
         let config = try global.loadConfig()
         let (relay, second) = online.endpoints(config)
         let settings = RelayBench.Settings(runs: runs, burstSize: config.maxUserSendBurstSize,
                                            perMinute: config.maxUserSendPerMinute)
         let quiet = json
         if !quiet { Console.out("benchmarking \(relay.mailDomain), \(runs) runs each") }
-        let results = blockOn {
-            await RelayBench.run(relay: relay, second: second, settings: settings) { name in
-                if !quiet { Console.warn("[\(name)]") }
-            }
+        let results = await RelayBench.run(relay: relay, second: second, settings: settings) { name in
+            if !quiet { Console.warn("[\(name)]") }
         }
         if json {
             Console.out(RelayBench.json(results, relay: relay, second: second, runs: runs))

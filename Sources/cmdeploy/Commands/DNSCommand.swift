@@ -38,20 +38,17 @@ struct DNSCommand: ParsableCommand {
             print("")
         }
         if config.strictTLS && probe.acmeAccountURL.isEmpty {
-            Console.error("could not get letsencrypt account url, please run 'cmdeploy run'")
-            throw ExitCode(1)
+            throw CommandFailure("could not get letsencrypt account url, please run 'cmdeploy run'")
         }
         if probe.dkimPublicKey.isEmpty {
-            Console.error("could not determine dkim_entry, please run 'cmdeploy run'")
-            throw ExitCode(1)
+            throw CommandFailure("could not determine dkim_entry, please run 'cmdeploy run'")
         }
         let zone = RelayZone(config: config, probe: probe)
         if let zonefile {
             do {
                 try Data(zone.text.utf8).write(to: URL(fileURLWithPath: zonefile))
             } catch {
-                Console.error("cannot write \(zonefile): \(error.localizedDescription)")
-                throw ExitCode(1)
+                throw CommandFailure("cannot write \(zonefile): \(error.localizedDescription)")
             }
             Console.success("DNS records successfully written to: \(zonefile)")
             return
@@ -68,8 +65,7 @@ func collectDNS(_ config: ChatmailConfig, on remote: Remote.Host, verbose: Bool,
     do {
         return try RelayDNSProbe.collect(config, on: remote, installDig: installDig)
     } catch {
-        Console.error("DNS lookup on \(remote.name) failed: \(error)")
-        throw ExitCode(1)
+        throw CommandFailure("DNS lookup on \(remote.name) failed: \(error)")
     }
 }
 

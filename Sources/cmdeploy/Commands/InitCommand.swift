@@ -17,23 +17,17 @@ struct InitCommand: ParsableCommand {
 
     func run() throws {
         if let problem = InitialConfig.domainProblem(domain) {
-            Console.error("invalid domain: \(problem)")
-            throw ExitCode(1)
+            throw CommandFailure("invalid domain: \(problem)")
         }
         let path = global.iniPath
-        do {
-            switch try IniWriter.write(path: path, domain: domain, force: force) {
-            case .refusedExisting:
-                Console.out("[WARNING] Path exists, not modifying: \(path)")
-                throw ExitCode(1)
-            case .replaced:
-                Console.out("[WARNING] Force argument was provided, deleting config file: \(path)")
-            case .created:
-                break
-            }
-        } catch let error as IniWriter.Failure {
-            Console.error(error.description)
+        switch try IniWriter.write(path: path, domain: domain, force: force) {
+        case .refusedExisting:
+            Console.out("[WARNING] Path exists, not modifying: \(path)")
             throw ExitCode(1)
+        case .replaced:
+            Console.out("[WARNING] Force argument was provided, deleting config file: \(path)")
+        case .created:
+            break
         }
         Console.success("created config file for \(domain) in \(path)")
     }

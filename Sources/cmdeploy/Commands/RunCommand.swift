@@ -30,7 +30,7 @@ struct RunCommand: ParsableCommand {
         "Stages to run: install,configure,activate (default: $CMDEPLOY_STAGES, else all). "
             + "A migration prepares a new host with install,configure and activates it later.",
         valueName: "list"))
-    var stages: String?
+    var stages: StageList?
     @Option(help: ArgumentHelp(
         "The chatmaild binary to install (default: $CMDEPLOY_CHATMAILD_BINARY, else the chatmaild next to cmdeploy).",
         valueName: "path"))
@@ -38,68 +38,50 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var host: SSHHostOption
     @OptionGroup var global: GlobalOptions
 
+    func validate() throws {
+        // The environment's stages are checked like the option's: a typo is a usage error.
+        if stages == nil, let text = ProcessInfo.processInfo.environment["CMDEPLOY_STAGES"], !text.isEmpty,
+           StageList(argument: text) == nil {
+            throw ValidationError("CMDEPLOY_STAGES=\(text): \(StageList.expected)")
+        }
+    }
+
     func run() throws {
         let config = try global.loadConfig()
-        let showDiff = diff || global.verbose
-        var runStages = Set(Stage.allCases)
-        var acmeMissing = false
+        var options = RelayDeployment.Options()
+        options.dryRun = dryRun
+        options.withContent = diff || global.verbose
+        options.disableMail = disableMail
+        options.websiteOnly = websiteOnly
+        options.checkDNS = !skipDnsCheck
+        options.chatmaildBinary = chatmaildBinary
+        let fromEnvironment = ProcessInfo.processInfo.environment["CMDEPLOY_STAGES"].flatMap(StageList.init(argument:))
+        options.stages = (stages ?? fromEnvironment)?.stages ?? Set(Stage.allCases)
         let printer = EventPrinter(mode: json ? .json : (Console.isTerminal ? .terminal : .plain))
+        let outcome: RelayDeployment.Outcome
         do {
-            if let text = stages ?? ProcessInfo.processInfo.environment["CMDEPLOY_STAGES"].flatMap({ $0.isEmpty ? nil : $0 }) {
-                runStages = try Deployment.parseStages(text)
-            }
-            try Deployment.preflight(config)
-            let target = host.target(for: config)
-            let remote = try host.connect(target, verbose: global.verbose)
+            let remote = try host.connect(host.target(for: config), verbose: global.verbose)
             defer { remote.close() }
-            // The same lookups as `cmdeploy dns`, in one round trip, before
-            // anything is built or changed. IPv4 relays have no DNS to check.
-            if !skipDnsCheck && !config.isIPv4Relay {
-                let probe = try collectDNS(config, on: remote, verbose: global.verbose, installDig: !dryRun)
-                if probe.digMissing {
-                    // A dry run leaves the host as it is, dnsutils included.
-                    printer.note("warning: DNS not checked: dig is not installed on \(remote.name) yet (the real run installs dnsutils and checks)")
-                } else if let problems = DNSPreCheck.problems(config, probe: probe) {
-                    for line in problems { Console.error(line) }
-                    throw ExitCode(1)
+            if global.verbose && !skipDnsCheck && !config.isIPv4Relay { Console.warn("[\(remote.name)] Collecting initial DNS settings.") }
+            outcome = try RelayDeployment(config: config, options: options).run(on: remote) { event in
+                switch event {
+                case .note(let text, let warning): printer.note(warning ? "warning: " + text : text)
+                case .plan(let plan, let desired, let probe): printer.plan(plan, desired: desired, probe: probe, diff: options.withContent)
+                case .engine(let e): printer.handle(e)
                 }
-                acmeMissing = config.strictTLS && probe.acmeAccountURL.isEmpty
             }
-            var context = DeployContext(
-                config: config, disableMail: disableMail,
-                chatmaild: websiteOnly ? nil : try Deployment.locateChatmaild(chatmaildBinary),
-                website: try Deployment.buildWebsite(config),
-                version: Deployment.versionStamp())
-            context.websiteOnly = websiteOnly
-            context.unboundConfigLock = context.chatmaild.flatMap(Deployment.locateUnboundConfigLock(beside:))
-            if let note = Website.skipNote(context) { printer.note(note) }
-            for note in Relay.omissions(for: context) { printer.note("warning: " + note) }
-            let components = Relay.components(for: context)
-            let desired = try DesiredState(components: components, context: context)
-            let engine = Engine(host: remote, desired: desired, onEvent: printer.handle)
-            let summary = try engine.run(dryRun: dryRun, stages: runStages, withContent: showDiff) { plan, probe in
-                for binary in [context.chatmaild, context.unboundConfigLock].compactMap({ $0 }) {
-                    try Deployment.checkArchitecture(binary, hostArch: probe.facts.arch, hostName: remote.name)
-                }
-                if !websiteOnly {
-                    try Deployment.checkMtailAddress(config, hostAddresses: probe.facts.ipv4Addresses, hostName: remote.name)
-                    let conflicts = PortCheck.conflicts(context, listeners: probe.facts.listeners, host: remote.name)
-                    if !conflicts.isEmpty { throw DeployFailure(conflicts.joined(separator: "\n")) }
-                }
-                printer.plan(plan, desired: desired, probe: probe, diff: showDiff)
-            }
-            printer.finish(summary)
-        } catch let error as ExitCode {
-            throw error
+            printer.finish(outcome.summary)
+        } catch let error as RelayDeployment.DNSNotReady {
+            for line in error.problems { Console.error(line) }
+            throw ExitCode(1)
         } catch {
             printer.failed("\(error)")
-            Console.error("Deploy failed")
-            throw ExitCode(1)
+            throw CommandFailure("Deploy failed")
         }
         if dryRun { return }
         if websiteOnly {
             Console.success("Website deployment completed.")
-        } else if acmeMissing {
+        } else if outcome.acmeMissing {
             // A first deploy creates the ACME account; the CAA record needs its URL.
             Console.error("Deploy completed but letsencrypt not configured")
             Console.error("Run 'cmdeploy run' again")
@@ -110,4 +92,23 @@ struct RunCommand: ParsableCommand {
         }
         for line in config.unusedKeysSummary { Console.error(line) }
     }
+}
+
+/// `--stages install,configure`: a comma-separated set of engine stages,
+/// checked by the argument parser so a typo is a usage error.
+struct StageList: ExpressibleByArgument {
+    var stages: Set<Stage>
+    static let expected = "expected a comma-separated list of install, configure, activate"
+
+    init?(argument: String) {
+        var stages: Set<Stage> = []
+        for word in argument.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !word.isEmpty {
+            guard let stage = Stage.allCases.first(where: { "\($0)" == word }) else { return nil }
+            stages.insert(stage)
+        }
+        if stages.isEmpty { return nil }
+        self.stages = stages
+    }
+
+    static var allValueStrings: [String] { Stage.allCases.map(\.description) }
 }

@@ -38,15 +38,10 @@ struct SSHCheckCommand: ParsableCommand {
         let remote = try host.connect(target, verbose: global.verbose)
         defer { remote.close() }
         let connectMs = (monotonicNow() - started) * 1000
-        do {
-            let who = try remote.check("echo \"$(id -un)@$(uname -n) $(uname -sm)\"")
-            Console.success("connected to \(remote.name) in \(format(connectMs)) ms: \(who.trimmingCharacters(in: "\n"))")
-            if let ssh = remote as? SSHHost { print("logged in with \(ssh.authenticatedWith)") }
-            if let bench { try measure(remote, runs: bench, connectMs: connectMs, target: target) }
-        } catch let error as RemoteError {
-            Console.error("\(error)")
-            throw ExitCode(1)
-        }
+        let who = try remote.check("echo \"$(id -un)@$(uname -n) $(uname -sm)\"")
+        Console.success("connected to \(remote.name) in \(format(connectMs)) ms: \(who.trimmingCharacters(in: "\n"))")
+        if let ssh = remote as? SSHHost { print("logged in with \(ssh.authenticatedWith)") }
+        if let bench { try measure(remote, runs: bench, connectMs: connectMs, target: target) }
     }
 
     private func measure(_ remote: Host, runs: Int, connectMs: Double, target: String) throws {

@@ -26,8 +26,7 @@ struct StatusCommand: ParsableCommand {
         defer { remote.close() }
         if raw {
             do { print(try RelayHealth.probe(config, on: remote), terminator: "") } catch {
-                Console.error("status of \(remote.name) failed: \(error)")
-                throw ExitCode(1)
+                throw CommandFailure("status of \(remote.name) failed: \(error)")
             }
             return
         }
@@ -35,8 +34,7 @@ struct StatusCommand: ParsableCommand {
         do {
             report = try RelayHealth.check(config, on: remote, localStamp: Deployment.versionStamp())
         } catch {
-            Console.error("status of \(remote.name) failed: \(error)")
-            throw ExitCode(1)
+            throw CommandFailure("status of \(remote.name) failed: \(error)")
         }
         if json {
             print(report.json())

@@ -1,7 +1,6 @@
 import ArgumentParser
 import ChatmailConfig
 import Deploy
-import Dispatch
 import Foundation
 import Online
 import Remote
@@ -24,19 +23,7 @@ struct OnlineOptions: ParsableArguments {
     }
 }
 
-/// Runs async work from a synchronous command (the root command is not async).
-func blockOn<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
-    let done = DispatchSemaphore(value: 0)
-    nonisolated(unsafe) var result: T?
-    Task.detached {
-        result = await body()
-        done.signal()
-    }
-    done.wait()
-    return result!
-}
-
-struct TestCommand: ParsableCommand {
+struct TestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test", abstract: "Run the online test suite against the deployed relay.",
         discussion: """
@@ -56,7 +43,7 @@ struct TestCommand: ParsableCommand {
     @Flag(help: "List the test names and exit.")
     var list = false
 
-    func run() throws {
+    func run() async throws {
         if list {
             OnlineSuite.testNames.forEach { Console.out($0) }
             return
@@ -70,18 +57,16 @@ struct TestCommand: ParsableCommand {
         Console.out("testing \(relay.mailDomain)" + (second.map { " with second relay \($0.mailDomain)" } ?? "")
             + " (server checks via \(target))")
         let filters = self.filters
-        let outcomes = blockOn {
-            await OnlineSuite.run(context, filters: filters) { outcome in
-                let time = String(format: "%.2f s", outcome.seconds)
-                switch outcome.result {
-                case .passed: Console.out("ok   \(outcome.name) (\(time))")
-                case .skipped(let why): Console.out("skip \(outcome.name) (\(why))")
-                case .failed(let why):
-                    Console.out("FAIL \(outcome.name) (\(time))")
-                    Console.out("     \(why)")
-                }
-                fflush(nil)
+        let outcomes = await OnlineSuite.run(context, filters: filters) { outcome in
+            let time = String(format: "%.2f s", outcome.seconds)
+            switch outcome.result {
+            case .passed: Console.out("ok   \(outcome.name) (\(time))")
+            case .skipped(let why): Console.out("skip \(outcome.name) (\(why))")
+            case .failed(let why):
+                Console.out("FAIL \(outcome.name) (\(time))")
+                Console.out("     \(why)")
             }
+            fflush(nil)
         }
         context.close()
         let failed = outcomes.filter { if case .failed = $0.result { return true } else { return false } }
@@ -93,8 +78,7 @@ struct TestCommand: ParsableCommand {
             throw ExitCode(1)
         }
         if !failed.isEmpty {
-            Console.error("failed: " + failed.map(\.name).joined(separator: "; "))
-            throw ExitCode(1)
+            throw CommandFailure("failed: " + failed.map(\.name).joined(separator: "; "))
         }
     }
 }

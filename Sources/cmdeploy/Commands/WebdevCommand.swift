@@ -36,11 +36,12 @@ struct WebdevCommand: ParsableCommand {
             try dev.run { url in
                 if !noBrowser { Browser.open(url) }
             }
-        } catch let error as ExitCode {
+        } catch let error as CommandFailure {
+            throw error
+        } catch let error as ConfigError {
             throw error
         } catch {
-            Console.error("webdev: \(error)")
-            throw ExitCode(1)
+            throw CommandFailure("webdev: \(error)")
         }
     }
 }

@@ -1,0 +1,99 @@
+import ChatmailConfig
+import Engine
+import Remote
+
+/// `cmdeploy run` as one call: the checks before anything changes (privacy
+/// contacts, DNS, binary architecture, ports, mtail address), the context
+/// and components, then the engine. It reports what happens as events; the
+/// CLI only prints them.
+public struct RelayDeployment {
+    public struct Options: Sendable {
+        public var dryRun = false
+        /// Probe and show the content changes of config files.
+        public var withContent = false
+        public var disableMail = false
+        public var websiteOnly = false
+        public var checkDNS = true
+        public var stages = Set(Stage.allCases)
+        /// The chatmaild binary to install (nil: the default places).
+        public var chatmaildBinary: String?
+        public init() {}
+    }
+
+    public enum Event {
+        /// Something the operator should read; `warning` marks a degraded deploy.
+        case note(String, warning: Bool)
+        /// The plan, once the host was probed and the checks passed.
+        case plan(Plan, DesiredState, ProbeResult)
+        /// Progress from the engine.
+        case engine(EngineEvent)
+    }
+
+    /// DNS is not ready for the relay: one line per problem.
+    public struct DNSNotReady: Error, CustomStringConvertible {
+        public var problems: [String]
+        public var description: String { problems.joined(separator: "\n") }
+    }
+
+    public struct Outcome: Sendable {
+        public var summary: RunSummary
+        /// The ACME account does not exist yet, so the CAA record cannot
+        /// name it: a second run is needed.
+        public var acmeMissing: Bool
+    }
+
+    public let config: ChatmailConfig
+    public let options: Options
+
+    public init(config: ChatmailConfig, options: Options) {
+        self.config = config
+        self.options = options
+    }
+
+    public func run(on host: any Host, onEvent: @escaping (Event) -> Void) throws -> Outcome {
+        let config = self.config, options = self.options
+        try Deployment.preflight(config)
+        var acmeMissing = false
+        // The same lookups as `cmdeploy dns`, in one round trip, before
+        // anything is built or changed. IPv4 relays have no DNS to check.
+        if options.checkDNS && !config.isIPv4Relay {
+            let probe: RelayDNSProbe
+            do {
+                probe = try RelayDNSProbe.collect(config, on: host, installDig: !options.dryRun)
+            } catch {
+                throw DeployFailure("DNS lookup on \(host.name) failed: \(error)")
+            }
+            if probe.digMissing {
+                // A dry run leaves the host as it is, dnsutils included.
+                onEvent(.note("DNS not checked: dig is not installed on \(host.name) yet (the real run installs dnsutils and checks)", warning: true))
+            } else if let problems = DNSPreCheck.problems(config, probe: probe) {
+                throw DNSNotReady(problems: problems)
+            }
+            acmeMissing = config.strictTLS && probe.acmeAccountURL.isEmpty
+        }
+        var context = DeployContext(
+            config: config, disableMail: options.disableMail,
+            chatmaild: options.websiteOnly ? nil : try Deployment.locateChatmaild(options.chatmaildBinary),
+            website: try Deployment.buildWebsite(config),
+            version: Deployment.versionStamp())
+        context.websiteOnly = options.websiteOnly
+        context.unboundConfigLock = context.chatmaild.flatMap(Deployment.locateUnboundConfigLock(beside:))
+        if let note = Website.skipNote(context) { onEvent(.note(note, warning: false)) }
+        for note in Relay.omissions(for: context) { onEvent(.note(note, warning: true)) }
+        let desired = try DesiredState(components: Relay.components(for: context), context: context)
+        let engine = Engine(host: host, desired: desired, onEvent: { onEvent(.engine($0)) })
+        let summary = try engine.run(dryRun: options.dryRun, stages: options.stages, withContent: options.withContent) { plan, probe in
+            // Checks that need the probed facts, before anything changes.
+            for binary in [context.chatmaild, context.unboundConfigLock].compactMap({ $0 }) {
+                try Deployment.checkArchitecture(binary, hostArch: probe.facts.arch, hostName: host.name)
+            }
+            if !options.websiteOnly {
+                try Deployment.checkMtailAddress(config, hostAddresses: probe.facts.ipv4Addresses, hostName: host.name)
+                let conflicts = PortCheck.conflicts(context, listeners: probe.facts.listeners, host: host.name)
+                if !conflicts.isEmpty { throw DeployFailure(conflicts.joined(separator: "\n")) }
+            }
+            onEvent(.plan(plan, desired, probe))
+        }
+        return Outcome(summary: summary, acmeMissing: acmeMissing)
+    }
+}
