@@ -6,8 +6,8 @@ import NIOCore
 import NIOPosix
 
 /// `chatmaild filtermail <chatmail.ini> <outgoing|incoming>`, the command
-/// line of the relay's filtermail (reference §5.9), so the systemd units
-/// keep their ExecStart shape.
+/// line of the relay's filtermail (`filtermail <ini> <mode>`), so the systemd
+/// units keep their ExecStart shape.
 enum FiltermailCommand {
     static let usage = """
         usage: chatmaild filtermail <chatmail.ini> <mode>
