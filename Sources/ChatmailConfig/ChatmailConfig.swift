@@ -17,7 +17,8 @@ public struct PinnedDownload: Sendable, Equatable {
     }
 }
 
-/// How the relay gets its TLS certificate (reference §1.3, first match wins).
+/// How the relay gets its TLS certificate. As in the Python relay the first
+/// case that applies wins, in the order listed here.
 public enum TLSMode: String, Sendable, Equatable {
     /// `tls_external_cert_and_key` names files managed outside the relay.
     case external

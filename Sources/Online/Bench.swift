@@ -2,9 +2,9 @@ import ChatmailConfig
 import Foundation
 import MailClient
 
-/// Timed runs against a deployed relay (reference §8.4, without the Delta
-/// Chat client): connection set-up, logins, account creation, delivery
-/// latency and a burst within the rate limit.
+/// Timed runs against a deployed relay, like the Python `cmdeploy bench`
+/// minus its runs through a Delta Chat client: connection set-up, logins,
+/// account creation, delivery latency and a burst within the rate limit.
 public enum RelayBench {
     public struct Measurement: Sendable {
         public var name: String

@@ -3,7 +3,8 @@ import Foundation
 import MailClient
 import Remote
 
-/// The online tests (reference §8.2, those that need no Delta Chat client).
+/// The online tests of the Python `cmdeploy test`, those that need no Delta
+/// Chat client.
 /// Each creates its own random accounts, so they do not depend on each other.
 let tests: [OnlineTest] = [
     OnlineTest("imap capabilities include XCHATMAIL and XDELTAPUSH") { ctx in
@@ -292,7 +293,8 @@ let tests: [OnlineTest] = [
 
 let needsSecond: @Sendable (OnlineContext) -> String? = { $0.second == nil ? "needs --second-relay" : nil }
 
-/// The appversions schema (reference §8.3): `clients`, each with `clientId`
+/// The appversions schema the Python relay's own tests hold the bundled file
+/// to: only `clients`, each with `clientId`
 /// and `sources`; sources with ids, version and a download URL of Delta Chat.
 func checkAppVersions(_ text: String) throws {
     guard let root = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {

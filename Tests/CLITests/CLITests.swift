@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// Runs the built `cmdeploy` binary the way an operator does and checks
-/// messages and exit codes (reference §2.1, §2.2).
+/// messages and exit codes, which follow the Python `cmdeploy` (for example
+/// exit 1 when chatmail.ini is missing or `init` would overwrite it).
 struct CLI {
     static let binary: URL = {
         // The test bundle lives in the same build folder as the executables.

@@ -171,44 +171,6 @@ func pseudoRandomBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [U
 }
 
 extension HostBehaviourTests {
-    @Test(arguments: HostKind.allCases)
-    func putAllWritesManyFilesInOneCommand(kind: HostKind) throws {
-        try withHost(kind) { host, scratch in
-            let (owner, group) = getuid() == 0 ? ("nobody", "nogroup") : (localUserName(), localUserName())
-            let deep = scratch + "/" + String(repeating: "d", count: 90)
-            try host.check("mkdir \(deep)")
-            let files = [
-                RemoteFile(path: scratch + "/small.conf", content: Array("a = 1\n".utf8), mode: 0o644, owner: owner, group: group),
-                RemoteFile(path: deep + "/" + String(repeating: "f", count: 60) + ".txt", content: pseudoRandomBytes(700_001),
-                           mode: 0o755, owner: owner, group: group),
-                RemoteFile(path: scratch + "/empty", content: [], mode: 0o600, owner: owner, group: group),
-            ]
-            try host.putAll(files)
-            for file in files {
-                #expect(try host.read(file.path) == file.content)
-                let stat = try host.check("stat -c '%a %U %G' \(shellQuote(file.path))")
-                #expect(stat == "\(String(file.mode, radix: 8)) \(owner) \(group)\n")
-            }
-            #expect(try host.check("ls -A \(scratch) \(deep) | grep -c cmdeploy-new || true") == "0\n")
-
-            // A bad owner fails the batch, names the files and leaves no temporary files.
-            let bad = [RemoteFile(path: scratch + "/x", content: [1], owner: "no-such-user-x", group: "root")]
-            #expect {
-                try host.putAll(bad)
-            } throws: { error in "\(error)".contains("write 1 files (\(scratch)/x)") }
-            let leftovers = try host.check("ls -A \(scratch)")
-            #expect(!leftovers.contains("cmdeploy-new") && !leftovers.contains("\nx\n"))
-            // A missing directory is an error, not a silently created one.
-            #expect(throws: RemoteError.self) {
-                try host.putAll([RemoteFile(path: scratch + "/nodir/f", content: [1])])
-            }
-            let created = try host.run("test -e \(scratch)/nodir").status
-            #expect(created == 1)
-        }
-    }
-}
-
-extension HostBehaviourTests {
     /// CPU seconds used by the calling thread so far.
     static func threadCPUSeconds() -> Double {
         var usage = rusage()

@@ -2,19 +2,32 @@
 import Glibc
 #endif
 
-/// Log lines go to stderr: systemd puts them in the journal, and mtail reads
-/// lines such as "Created address: ..." from there. No timestamps: the journal
-/// adds its own.
+/// The log of chatmaild's services: one line per event on stderr, without
+/// timestamps (systemd puts the lines in the journal, which adds its own).
+/// The relay's mtail program (templates/mtail/delivered_mail.mtail) reads
+/// the journal and counts some lines by their exact text, such as
+/// "Created address: ..." and "registration rejected: ...". Its
+/// `warning_count` matches the lower-case word `warning` case-sensitively,
+/// so warnings start with `warning:` as Postfix's do, and errors, to match,
+/// with `error:`.
 public enum Log {
-    public nonisolated(unsafe) static var quiet = false
+    public enum Level: Sendable { case info, warning, error }
 
-    public static func info(_ message: String) { write(message) }
-    public static func warning(_ message: String) { write("WARNING: " + message) }
-    public static func error(_ message: String) { write("ERROR: " + message) }
+    public static func info(_ message: String) { write(line(.info, message)) }
+    public static func warning(_ message: String) { write(line(.warning, message)) }
+    public static func error(_ message: String) { write(line(.error, message)) }
 
-    static func write(_ line: String) {
-        if quiet { return }
-        let text = line + "\n"
-        text.withCString { _ = fputs($0, stderr) }
+    /// The text of one log line, as written to stderr without the newline.
+    static func line(_ level: Level, _ message: String) -> String {
+        switch level {
+        case .info: message
+        case .warning: "warning: " + message
+        case .error: "error: " + message
+        }
+    }
+
+    private static func write(_ line: String) {
+        // One fputs per line: stdio's lock keeps concurrent lines whole.
+        _ = (line + "\n").withCString { fputs($0, stderr) }
     }
 }

@@ -3,7 +3,8 @@ import ChatmailConfig
 import Glibc
 #endif
 
-/// The daily expiry of the Python relay (§5.5): inactive accounts, old
+/// The daily expiry of the Python relay (chatmail-expire, run by a timer at
+/// 00:02): inactive accounts, old
 /// messages, large read messages, then a quota trim. In dry-run mode
 /// nothing at all is deleted, the quota trim included.
 struct Expire {

@@ -3,7 +3,8 @@ import ChatmailConfig
 import Glibc
 #endif
 
-/// Storage and login statistics over all mailboxes (§5.6), as a human
+/// Storage and login statistics over all mailboxes, like the Python relay's
+/// daily chatmail-fsreport, as a human
 /// summary or as Prometheus text for node_exporter's textfile collector.
 struct FSReport {
     struct Options {

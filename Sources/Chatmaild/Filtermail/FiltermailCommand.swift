@@ -6,8 +6,8 @@ import NIOCore
 import NIOPosix
 
 /// `chatmaild filtermail <chatmail.ini> <outgoing|incoming>`, the command
-/// line of the relay's filtermail (reference §5.9), so the systemd units
-/// keep their ExecStart shape.
+/// line of the relay's filtermail (`filtermail <ini> <mode>`), so the systemd
+/// units keep their ExecStart shape.
 enum FiltermailCommand {
     static let usage = """
         usage: chatmaild filtermail <chatmail.ini> <mode>
@@ -41,19 +41,19 @@ enum FiltermailCommand {
         do {
             let server = try FiltermailServer.start(settings: settings, group: group).wait()
             // The relay's tests wait for this first line ("loop").
-            ServiceLog.info("entering serving loop")
-            ServiceLog.info("filtermail \(mode.rawValue): listening on \(settings.listenHost):\(server.port), re-injecting to \(settings.reinjectHost):\(settings.reinjectPort)")
+            Log.info("entering serving loop")
+            Log.info("filtermail \(mode.rawValue): listening on \(settings.listenHost):\(server.port), re-injecting to \(settings.reinjectHost):\(settings.reinjectPort)")
             if let http = server.httpPort {
-                ServiceLog.info("filtermail incoming: /mxdeliv on http://\(settings.listenHost):\(http)")
+                Log.info("filtermail incoming: /mxdeliv on http://\(settings.listenHost):\(http)")
             }
             // systemd's stop or restart: finish the messages already read.
             if Termination.wait(orUntil: server.closeFuture) {
                 server.closeListeners()
                 let left = server.drain.stopReadingAndWait(timeout: 30)
                 if left == 0 {
-                    ServiceLog.info("filtermail \(mode.rawValue) stopped: every message read was answered")
+                    Log.info("filtermail \(mode.rawValue) stopped: every message read was answered")
                 } else {
-                    ServiceLog.info("filtermail \(mode.rawValue) stopped with \(left) message(s) unanswered after 30 s")
+                    Log.info("filtermail \(mode.rawValue) stopped with \(left) message(s) unanswered after 30 s")
                 }
             }
         } catch {

@@ -27,7 +27,7 @@ public final class FiltermailServer: @unchecked Sendable {
     }
 
     public static func start(settings: FiltermailSettings, group: MultiThreadedEventLoopGroup,
-                             log: @escaping @Sendable (String) -> Void = { ServiceLog.info($0) })
+                             log: @escaping @Sendable (String) -> Void = { Log.info($0) })
         -> EventLoopFuture<FiltermailServer>
     {
         let gate = FilterGate(settings: settings, log: log)

@@ -1,7 +1,7 @@
 import NIOCore
 import NIOPosix
 
-/// One SMTP session of the filter (RFC 5321 server side, reference §5.9):
+/// One SMTP session of the filter (RFC 5321 server side, as filtermail 0.7.4):
 /// reads pipelined commands in order, collects DATA with dot-unstuffing
 /// under the size limit, asks the gate for a verdict and hands accepted
 /// messages to the re-injector. While a message is being re-injected, later

@@ -1,5 +1,5 @@
 import Engine
-/// The base system (reference §3.3 ChatmailDeployer): apt settings, tools,
+/// The base system, as the Python relay sets it up: apt settings, tools,
 /// the service accounts, /etc/mailname and the mailboxes folder.
 ///
 /// The Python tool ran a full `apt upgrade` on every deploy, which made every

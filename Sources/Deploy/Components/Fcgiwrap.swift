@@ -1,8 +1,8 @@
 import Engine
-/// fcgiwrap runs the `/new` CGI program for nginx (reference §3.3
-/// FcgiwrapDeployer, §5.7). The program is `chatmaild newemail`, reached
-/// through a small wrapper at the path the Python relay used, so nginx
-/// configs and printed QR codes keep working.
+/// fcgiwrap runs the `/new` CGI program for nginx, which only proposes a
+/// random address and password (the first login creates the account). The
+/// program is `chatmaild newemail`, reached through a small wrapper at the path
+/// the Python relay used, so nginx configs and printed QR codes keep working.
 public struct Fcgiwrap: Component {
     public let name = "fcgiwrap"
     public init() {}

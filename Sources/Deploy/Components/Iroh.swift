@@ -2,9 +2,10 @@ import ChatmailConfig
 import Engine
 import Remote
 
-/// The local iroh relay behind nginx `/relay` (reference §3.3 IrohDeployer,
-/// §4.13). It is always installed and started; it starts at boot only when
-/// chatmail.ini has no `iroh_relay` key (an external relay is used otherwise).
+/// The local iroh relay (v0.35.0, plain HTTP on port 3340) behind nginx
+/// `/relay`, which terminates TLS. It is always installed and started; it
+/// starts at boot only when chatmail.ini has no `iroh_relay` key (an external
+/// relay is used otherwise).
 public struct Iroh: Component {
     public let name = "iroh"
     public init() {}

@@ -1,5 +1,5 @@
 import Engine
-/// Logs in RAM only, kept three days (reference §3.3 JournaldDeployer):
+/// Logs in RAM only, kept three days, as on the Python relay:
 /// a relay keeps no record of who talked to whom on disk.
 struct Journald: Component {
     let name = "journald"

@@ -1,6 +1,8 @@
 import Engine
 import Remote
-/// Leftovers of older relay versions (reference §3.3 LegacyRemoveDeployer).
+/// Leftovers of older relay versions, removed as the Python deploy does:
+/// rspamd, unbound-anchor, the OBS apt repository, the expunge cron job,
+/// the on-disk journal and echobot.
 struct LegacyRemove: Component {
     let name = "legacy-remove"
 

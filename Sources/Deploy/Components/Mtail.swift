@@ -2,8 +2,9 @@ import ChatmailConfig
 import Engine
 import Remote
 
-/// Prometheus metrics from the journal (reference §3.3 MtailDeployer,
-/// §4.15). Installed on every relay, running only with `mtail_address`.
+/// Prometheus metrics from the journal: mtail counts log lines by regex and
+/// serves the counters on port 3903. Installed on every relay, running only
+/// with `mtail_address`.
 struct Mtail: Component {
     let name = "mtail"
     static let binaryPath = "/usr/local/bin/mtail"

@@ -1,6 +1,6 @@
 import Engine
-/// Removes the MTA-STS resolver of older relays (reference §3.3
-/// MtastsDeployer); Postfix no longer asks it.
+/// Removes the MTA-STS resolver (mta-sts-daemon) of older relays; Postfix
+/// no longer asks it.
 struct Mtasts: Component {
     let name = "mta-sts"
 

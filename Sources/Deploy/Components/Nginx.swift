@@ -4,7 +4,7 @@ import Remote
 
 /// nginx: the web pages, `/new`, `/mxdeliv`, the iroh proxy, and the ALPN
 /// multiplexer that shares port 443 between HTTPS, IMAP and SMTP
-/// (reference §3.3 NginxDeployer, §4.8–4.10).
+/// and, under /.well-known, the mail autoconfig XML and mta-sts.txt.
 public struct Nginx: Component {
     public let name = "nginx"
     public init() {}

@@ -1,4 +1,4 @@
-/// The components of a chatmail relay, in deploy order (reference §3.2):
+/// The components of a chatmail relay, in the Python deploy's order:
 /// every stage runs through them front to back, and services restart in this
 /// order, so Dovecot (which creates the auth socket) comes before Postfix.
 public enum Relay {

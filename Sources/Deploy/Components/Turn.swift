@@ -3,7 +3,8 @@ import Engine
 import Remote
 
 /// chatmail-turn, the STUN/TURN server whose credentials chatmail-metadata
-/// hands to clients (reference §3.3 TurnDeployer, §4.13, §5.11).
+/// hands to clients: it listens on UDP 3478 and writes one `user:password`
+/// line to whoever connects to its UNIX socket.
 public struct Turn: Component {
     public let name = "turn"
     public init() {}

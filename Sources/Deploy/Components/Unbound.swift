@@ -1,7 +1,7 @@
 import ChatmailConfig
 import Engine
 
-/// The relay's own DNS resolver (reference §3.3 UnboundDeployer, §4.12).
+/// The relay's own DNS resolver, without negative caching, as on the Python relay.
 /// Postfix checks DANE/DNSSEC and MTA-STS records, so it needs a validating
 /// resolver on 127.0.0.1 rather than whatever the provider hands out.
 struct Unbound: Component {

@@ -1,6 +1,6 @@
 import Engine
-/// /etc/chatmail-version: what was deployed (reference §3.3
-/// GithashDeployer). Rewritten only when the stamp changed.
+/// /etc/chatmail-version: what was deployed (the Python tool writes the git
+/// commit and the uncommitted diff there). Rewritten only when the stamp changed.
 struct Version: Component {
     let name = "version"
     static let path = "/etc/chatmail-version"

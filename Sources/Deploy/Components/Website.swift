@@ -1,7 +1,7 @@
 import Engine
-/// The web pages built on this machine, published under /var/www/html
-/// (reference §3.3 WebsiteDeployer). Like the Python tool's rsync without
-/// --delete, files that are not part of the build stay untouched.
+/// The web pages built on this machine, published under /var/www/html.
+/// Like the Python tool's rsync without --delete, files that are not part
+/// of the build stay untouched.
 public struct Website: Component {
     public let name = "website"
     public init() {}

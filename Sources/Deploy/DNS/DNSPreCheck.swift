@@ -1,8 +1,8 @@
 import ChatmailConfig
 
-/// The check `cmdeploy run` makes before deploying (reference §6.3): the
-/// relay must be reachable by name, and with ACME certificates the
-/// MTA-STS and www names must point at it, or certificate issuance fails.
+/// The check `cmdeploy run` makes before deploying, as the Python tool does:
+/// the relay must be reachable by name, and with ACME certificates the MTA-STS
+/// and www names must point at it, or certificate issuance fails.
 public enum DNSPreCheck {
     /// The problem to print (one or more lines), or nil when the records are there.
     public static func problems(_ config: ChatmailConfig, probe: RelayDNSProbe) -> [String]? {

@@ -1,7 +1,7 @@
 import ChatmailConfig
 import Foundation
 
-/// The records a relay needs, as §6.4 of the reference lays them out:
+/// The records a relay needs, in the layout of the Python tool's zone file:
 /// required ones first, then recommended ones, each section a zone-file
 /// block the operator can paste into a DNS panel or publish as is.
 public struct RelayZone: Sendable {

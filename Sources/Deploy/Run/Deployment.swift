@@ -72,8 +72,8 @@ public enum Deployment {
     }
 
     /// mtail_address must be a loopback name or one of the host's IPv4
-    /// addresses (reference §3.2), else mtail cannot bind and the deploy
-    /// would leave a failed unit behind.
+    /// addresses, as the Python deploy demands too, else mtail cannot bind and
+    /// the deploy would leave a failed unit behind.
     public static func checkMtailAddress(_ config: ChatmailConfig, hostAddresses: [String], hostName: String) throws {
         guard let address = config.mtailAddress,
               !["127.0.0.1", "::1", "localhost"].contains(address),

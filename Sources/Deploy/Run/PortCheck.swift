@@ -1,10 +1,11 @@
 import ChatmailConfig
 
-/// The port-conflict check of reference §3.2: before anything changes, every
-/// TCP port the relay needs must be free or held by the daemon that will own
-/// it. The ports come from the components' own `listeners` (the list
-/// `cmdeploy status` checks too). Unlike the Python tool it also runs inside
-/// containers (`ss -ltnp` works there) and reports every conflict at once.
+/// The port-conflict check the Python deploy also makes: before anything
+/// changes, every TCP port the relay needs must be free or held by the daemon
+/// that will own it. The ports come from the components' own `listeners` (the
+/// list `cmdeploy status` checks too). Unlike the Python tool it also runs
+/// inside containers (`ss -ltnp` works there) and reports every conflict at
+/// once.
 public enum PortCheck {
     public struct Need: Sendable, Equatable {
         public var port: Int

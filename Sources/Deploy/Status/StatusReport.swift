@@ -304,7 +304,8 @@ public enum RelayHealth {
     }
 
     /// Disk, memory and load against the guards doveauth checks before it
-    /// creates an address (reference §5.2): below a guard no new address can
+    /// creates an address (`max_load_1m`, `min_available_memory_mb`,
+    /// `min_free_disk_space_mb`): below a guard no new address can
     /// be made, so disk and memory fail; load spikes pass, so load only warns.
     static func resourceChecks(_ s: RelayStatus, _ config: ChatmailConfig) -> [StatusCheck] {
         var checks: [StatusCheck] = []

@@ -1,7 +1,8 @@
 import Testing
 @testable import Chatmaild
 
-/// The verdicts on the fixture messages (reference §5.13) and edge cases.
+/// The verdicts the Python relay's tests expect on its fixture messages
+/// (only real PGP/MIME counts as encrypted), and edge cases.
 @Suite struct CheckerTests {
     func parsed(_ name: String) throws -> MIMEEntity { try MIMEEntity.parse(Fixture.bytes(name)[...]) }
 

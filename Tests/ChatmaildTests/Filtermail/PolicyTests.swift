@@ -1,7 +1,7 @@
 import Testing
 @testable import Chatmaild
 
-/// Checks in order with the reply texts of the reference (§5.9).
+/// Checks in order, with the reply texts of filtermail 0.7.4.
 @Suite struct PolicyTests {
     let alice = "alice@c.test", bob = "bob@c.test"
 

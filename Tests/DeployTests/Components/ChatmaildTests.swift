@@ -23,7 +23,8 @@ import Support
     }
 
     /// Delta Chat reads METADATA /shared/vendor/deltachat/appversions; the
-    /// metadata service serves this file (reference §5.4, schema §8.3).
+    /// metadata service serves this file as one line of JSON, in the schema
+    /// the Python relay's tests check (`clients` only).
     @Test func appVersionsAreInstalledBesideTheIni() throws {
         let m = try Chatmaild().manifest(try componentContext())
         let text = try #require(m.text("/usr/local/lib/chatmaild/appversions.json"))

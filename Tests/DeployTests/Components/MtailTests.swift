@@ -47,7 +47,7 @@ import Support
     }
 
     /// The program, run by Debian's mtail over sample journal lines: every
-    /// counter of reference §4.15 counts what it should.
+    /// counter of the relay's delivered_mail.mtail counts what it should.
     @Test func programCountsTheLogLines() throws {
         let dir = try scratchDir("mtail")
         try FileManager.default.createDirectory(atPath: "\(dir)/progs", withIntermediateDirectories: true)

@@ -1,6 +1,6 @@
 /// The verdict on one message: pure, so it is unit-tested and fuzzed
 /// without a socket. The order of the checks and the reply texts follow the
-/// relay's filtermail 0.7.4 (reference §5.9 and upstream-2026 §3), with
+/// relay's filtermail 0.7.4 (the Rust gate upstream ships since 2026), with
 /// stricter reading where two mail readers could disagree.
 struct MailPolicy {
     var mode: FilterMode
