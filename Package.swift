@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "Chatmaild",
             dependencies: [
-                "ChatmailConfig", "CCrypt", "CBuildInfo",
+                "Support", "ChatmailConfig", "CCrypt", "CBuildInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -10,6 +10,8 @@
 //  - an indented line continues the previous value, joined with "\n";
 //  - duplicate keys and duplicate sections are errors.
 
+import Support
+
 public struct IniEntry: Sendable, Equatable {
     public var key: String
     public var value: String
@@ -129,19 +131,12 @@ public struct IniFile: Sendable, Equatable {
     }
 }
 
+/// `s` in double quotes for a message, with quotes, backslashes, newlines and tabs escaped.
 func quoted(_ s: some StringProtocol) -> String {
-    var out = "\""
-    for ch in s {
-        switch ch {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default: out.append(ch)
-        }
-    }
-    return out + "\""
+    "\"" + escaped(s, quotedEscapes) + "\""
 }
+
+private let quotedEscapes: [Character: String] = ["\"": "\\\"", "\\": "\\\\", "\n": "\\n", "\t": "\\t"]
 
 extension StringProtocol {
     func trimmingWhitespace() -> String {

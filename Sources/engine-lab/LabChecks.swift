@@ -54,6 +54,17 @@ final class LabChecks {
         return try engine(host, s).run(dryRun: false)
     }
 
+    /// The error of type `E` a deploy of `s` must fail with; a deploy that
+    /// succeeds fails the check with `accepted`, other errors pass through.
+    func refusal<E: Error>(of s: LabSettings, as _: E.Type, _ accepted: String) throws -> E {
+        do {
+            _ = try deploy(s)
+        } catch let error as E {
+            return error
+        }
+        throw CheckFailure(description: accepted)
+    }
+
     func on(_ command: String) throws -> String {
         let host = try connect(target)
         defer { host.close() }
@@ -133,14 +144,10 @@ final class LabChecks {
         var broken = settings
         broken.brokenPostfix = true
         broken.postfixBanner = "lab-broken"
-        do {
-            _ = try deploy(broken)
-            throw CheckFailure(description: "the broken main.cf was accepted")
-        } catch let error as ApplyError {
-            try expect(error.kind == "validate" && error.subject == "/etc/postfix/main.cf",
-                       "wrong error: \(error)")
-            try expect(error.output.contains("nonexistent"), "the error does not quote postfix check:\n\(error)")
-        }
+        let error = try refusal(of: broken, as: ApplyError.self, "the broken main.cf was accepted")
+        try expect(error.kind == "validate" && error.subject == "/etc/postfix/main.cf",
+                   "wrong error: \(error)")
+        try expect(error.output.contains("nonexistent"), "the error does not quote postfix check:\n\(error)")
         let live = try on("postconf -h smtpd_banner; grep -c daemon_directory /etc/postfix/main.cf || true")
         try expect(live == "$myhostname ESMTP lab-1\n0", "live main.cf changed: \(live)")
         try expect(try smtpBanner().contains("ESMTP lab-1"), "running Postfix lost its config")
@@ -155,12 +162,8 @@ final class LabChecks {
         var cut = settings
         cut.cutConnection = true
         cut.echoConfig = "greeting = after the cut\n"
-        do {
-            _ = try deploy(cut)
-            throw CheckFailure(description: "the apply survived the cut connection")
-        } catch let error as RemoteError {
-            guard case .connectionLost = error else { throw CheckFailure(description: "unexpected error: \(error)") }
-        }
+        let error = try refusal(of: cut, as: RemoteError.self, "the apply survived the cut connection")
+        guard case .connectionLost = error else { throw CheckFailure(description: "unexpected error: \(error)") }
         let midway = try on("cat /etc/labtest/echo.conf; cat /var/lib/cmdeploy/pending-restarts")
         try expect(midway == "greeting = after the cut\nlabecho.service",
                    "after the cut: \(midway)")

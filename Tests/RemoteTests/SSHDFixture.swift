@@ -38,29 +38,23 @@ final class SSHDFixture: @unchecked Sendable {
             ssh-keygen -q -t ed25519 -N 'secret words' -f client_pass -C test-passphrase && \
             cat client_ed25519.pub client_pass.pub > authorized_keys
             """)
+        // The settings every throw-away sshd shares, scripts/lib/throwaway-sshd.sh's too.
+        let sharedPath = Self.repository + "/scripts/lib/throwaway-sshd_config"
+        guard let shared = readTextFile(sharedPath) else { throw FixtureError("cannot read \(sharedPath)") }
         var started: (ChildProcess, Int)? = nil
         // The free port can be taken between probing and sshd's bind: retry.
         for _ in 0..<5 {
             let port = try freeLoopbackPort()
             let config = """
                 Port \(port)
-                ListenAddress 127.0.0.1
                 HostKey \(dir)/host_ed25519
                 HostKey \(dir)/host_ecdsa
                 AuthorizedKeysFile \(dir)/authorized_keys
-                PidFile none
-                UsePAM no
-                StrictModes no
-                PermitRootLogin prohibit-password
-                PasswordAuthentication no
-                KbdInteractiveAuthentication no
                 MaxAuthTries 20
                 MaxSessions 50
                 LogLevel VERBOSE
-                # bash skips ~/.bashrc under sshd when SHLVL says it is nested:
-                # keeps a slow interactive setup of this machine's root out of the tests.
-                SetEnv SHLVL=1
-                """
+
+                """ + shared
             try writeFile(dir + "/sshd_config", config)
             let child = try ChildProcess(["/usr/sbin/sshd", "-D", "-e", "-f", dir + "/sshd_config"],
                                          outputPath: dir + "/sshd.log")
@@ -74,6 +68,14 @@ final class SSHDFixture: @unchecked Sendable {
         self.port = port
         try trustHostKey()
     }
+
+    /// The checkout this file is in.
+    static let repository: String = {
+        let file = "\(#filePath)"
+        var parts = file.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)  // Tests/RemoteTests/SSHDFixture.swift
+        return parts.joined(separator: "/")
+    }()
 
     /// The server's public host key line ("ssh-ed25519 AAAA...").
     var hostPublicKey: String {

@@ -227,8 +227,13 @@ def headers(frm=FROM, extra=""):
             "Message-ID: <@@MSGID@@>\nChat-Version: 1.0\n" + extra + "MIME-Version: 1.0\n")
 
 
+def pgp_ct(params):
+    """The PGP/MIME Content-Type header with `params` after its protocol."""
+    return 'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"' + params + "\n"
+
+
 def enc_ct(boundary=BOUNDARY):
-    return f'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted";\n boundary="{boundary}"\n'
+    return pgp_ct(f';\n boundary="{boundary}"')
 
 
 def encrypted(arm, boundary=BOUNDARY, ct=None, frm=FROM, extra="", preamble="", epilogue="",
@@ -434,28 +439,22 @@ def build(m: Material, max_size=MAX_MESSAGE_SIZE):
         a B-reader sees the armor part's body."""
         return E + f"--{b_other}\nContent-Type: text/plain\n\n{SECRET}\n--{b_other}--\n"
 
-    both("mime-dup-boundary-first", "mime-ambiguity",
-         encrypted(hidden_in_octet("HiddenB"), ct=f'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="{B}"; boundary="HiddenB"\n'), 523)
-    both("mime-dup-boundary-last", "mime-ambiguity",
-         encrypted(hidden_in_octet("HiddenB"), ct=f'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="HiddenB"; boundary="{B}"\n'), 523)
-    both("mime-dup-boundary-same", "mime-ambiguity",
-         encrypted(E, ct=f'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="{B}"; boundary="{B}"\n'), 523)
-    both("mime-dup-boundary-folded", "mime-ambiguity",
-         encrypted(hidden_in_octet("HiddenB"), ct=f'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted";\n boundary="{B}";\n\tboundary="HiddenB"\n'), 523)
-    both("mime-dup-boundary-case", "mime-ambiguity",
-         encrypted(hidden_in_octet("HiddenB"), ct=f'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="{B}"; BOUNDARY="HiddenB"\n'), 523)
-    both("mime-dup-protocol", "mime-ambiguity",
-         encrypted(E, ct=f'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; protocol="text/plain"; boundary="{B}"\n'), 523)
-    both("mime-rfc2231-boundary", "mime-ambiguity",
-         encrypted(E, ct=f"Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary*=''{B}\n"), 523)
-    both("mime-rfc2231-plus-plain", "mime-ambiguity",
-         encrypted(hidden_in_octet("HiddenB"), ct=f"Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"{B}\"; boundary*=us-ascii''HiddenB\n"), 523)
-    both("mime-rfc2231-continuation", "mime-ambiguity",
-         encrypted(E, ct=f'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary*0="{B[:6]}"; boundary*1="{B[6:]}"\n'), 523)
-    both("mime-rfc2231-continuation-ext", "mime-ambiguity",
-         encrypted(E, ct=f"Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary*0*=us-ascii''{B[:6]}; boundary*1=\"{B[6:]}\"\n"), 523)
-    both("mime-rfc2231-continuation-plus-plain", "mime-ambiguity",
-         encrypted(hidden_in_octet("HiddenB"), ct=f'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="{B}"; boundary*0="HiddenB"\n'), 523)
+    # Content-Type parameters that two parsers may read differently; the
+    # hidden text part only shows to a reader that picks "HiddenB".
+    hidden = hidden_in_octet("HiddenB")
+    for name, arm, params in (
+            ("dup-boundary-first", hidden, f'; boundary="{B}"; boundary="HiddenB"'),
+            ("dup-boundary-last", hidden, f'; boundary="HiddenB"; boundary="{B}"'),
+            ("dup-boundary-same", E, f'; boundary="{B}"; boundary="{B}"'),
+            ("dup-boundary-folded", hidden, f';\n boundary="{B}";\n\tboundary="HiddenB"'),
+            ("dup-boundary-case", hidden, f'; boundary="{B}"; BOUNDARY="HiddenB"'),
+            ("dup-protocol", E, f'; protocol="text/plain"; boundary="{B}"'),
+            ("rfc2231-boundary", E, f"; boundary*=''{B}"),
+            ("rfc2231-plus-plain", hidden, f"; boundary=\"{B}\"; boundary*=us-ascii''HiddenB"),
+            ("rfc2231-continuation", E, f'; boundary*0="{B[:6]}"; boundary*1="{B[6:]}"'),
+            ("rfc2231-continuation-ext", E, f"; boundary*0*=us-ascii''{B[:6]}; boundary*1=\"{B[6:]}\""),
+            ("rfc2231-continuation-plus-plain", hidden, f'; boundary="{B}"; boundary*0="HiddenB"')):
+        both("mime-" + name, "mime-ambiguity", encrypted(arm, ct=pgp_ct(params)), 523)
     ew = "=?utf-8?q?Zm1i?="
     both("mime-encoded-word-boundary", "mime-ambiguity",
          encrypted(E + f"--Zm1i\nContent-Type: text/plain\n\n{SECRET}\n--Zm1i--\n", boundary=ew), 523,
@@ -463,10 +462,8 @@ def build(m: Material, max_size=MAX_MESSAGE_SIZE):
     for tag, bnd in (("semicolon", "ab;cd"), ("quote", 'ab\\"cd'), ("backslash", "ab\\\\cd"), ("space", "ab cd"),
                      ("71", "b" * 71), ("huge", "h" * 5000), ("empty", "")):
         body_b = bnd.replace('\\"', '"').replace("\\\\", "\\")
-        both(f"mime-boundary-{tag}", "mime-ambiguity",
-             encrypted(E, boundary=body_b, ct=f'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="{bnd}"\n'), 523)
-    both("mime-boundary-missing", "mime-ambiguity",
-         encrypted(E, ct='Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"\n'), 523)
+        both(f"mime-boundary-{tag}", "mime-ambiguity", encrypted(E, boundary=body_b, ct=pgp_ct(f'; boundary="{bnd}"')), 523)
+    both("mime-boundary-missing", "mime-ambiguity", encrypted(E, ct=pgp_ct("")), 523)
     both("mime-preamble-delimiter-prefix", "mime-ambiguity", encrypted(E, preamble=f"--{B}xyz\n"), 523)
     both("mime-preamble-fake-part", "mime-ambiguity",
          encrypted(E, preamble=f"--{B}-fake\nContent-Type: text/plain\n\n{SECRET}\n"), 523)

@@ -14,22 +14,14 @@ start_throwaway_sshd() {
     cp "$dir/client_ed25519.pub" "$dir/authorized_keys"
     mkdir -p /run/sshd
     sshd_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    cat >"$dir/sshd_config" <<CFG
+    # The settings shared with Tests/RemoteTests/SSHDFixture.swift follow.
+    { cat <<CFG
 Port $sshd_port
-ListenAddress 127.0.0.1
 HostKey $dir/host_ed25519
 AuthorizedKeysFile $dir/authorized_keys
-PidFile none
-UsePAM no
-StrictModes no
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-# bash skips ~/.bashrc under sshd when SHLVL says it is nested: measure and
-# test the transport, not a slow interactive setup of this machine's root.
-SetEnv SHLVL=1
 Subsystem sftp internal-sftp
 CFG
+      cat "${BASH_SOURCE[0]%/*}/throwaway-sshd_config"; } >"$dir/sshd_config"
     /usr/sbin/sshd -D -e -f "$dir/sshd_config" 2>"$dir/sshd.log" &
     sshd_pid=$!
     local i

@@ -62,6 +62,20 @@ public enum JSON: Equatable, Sendable {
         }
     }
 
+    /// JSON's two-character escapes, as UTF-16 unit and the letter after the
+    /// backslash: the serializer writes them, the parser reads them back.
+    private static let escapePairs: [(unit: UInt16, letter: UInt8)] = [
+        (0x22, UInt8(ascii: "\"")), (0x5C, UInt8(ascii: "\\")), (0x0A, UInt8(ascii: "n")), (0x0D, UInt8(ascii: "r")),
+        (0x09, UInt8(ascii: "t")), (0x08, UInt8(ascii: "b")), (0x0C, UInt8(ascii: "f")),
+    ]
+    private static let escapeLetters = Dictionary(uniqueKeysWithValues: escapePairs.map { ($0.unit, $0.letter) })
+    /// The parser also takes `\/`, which the serializer never writes.
+    private static let unescapes: [UInt8: UInt16] = {
+        var table = Dictionary(uniqueKeysWithValues: escapePairs.map { ($0.letter, $0.unit) })
+        table[UInt8(ascii: "/")] = 0x2F
+        return table
+    }()
+
     static func quote(_ s: String, into out: inout String) {
         // Fast path: printable ASCII without quote or backslash (every
         // address, path and hash doveauth sends) is copied as is.
@@ -76,16 +90,11 @@ public enum JSON: Equatable, Sendable {
             text.withUTF8Buffer { bytes.append(contentsOf: $0) }
         }
         for unit in s.utf16 {
-            switch unit {
-            case 0x22: ascii("\\\"")
-            case 0x5C: ascii("\\\\")
-            case 0x0A: ascii("\\n")
-            case 0x0D: ascii("\\r")
-            case 0x09: ascii("\\t")
-            case 0x08: ascii("\\b")
-            case 0x0C: ascii("\\f")
-            case 0x20..<0x7F: bytes.append(UInt8(unit))
-            default:
+            if let letter = escapeLetters[unit] {
+                bytes += [UInt8(ascii: "\\"), letter]
+            } else if (0x20..<0x7F).contains(unit) {
+                bytes.append(UInt8(unit))
+            } else {
                 let hex = Array(String(unit, radix: 16).utf8)
                 ascii("\\u")
                 bytes.append(contentsOf: Array(repeating: UInt8(ascii: "0"), count: 4 - hex.count) + hex)
@@ -198,19 +207,11 @@ public enum JSON: Equatable, Sendable {
                 guard pos < bytes.count else { return nil }
                 let e = bytes[pos]
                 pos += 1
-                switch e {
-                case UInt8(ascii: "\""): units.append(0x22)
-                case UInt8(ascii: "\\"): units.append(0x5C)
-                case UInt8(ascii: "/"): units.append(0x2F)
-                case UInt8(ascii: "b"): units.append(0x08)
-                case UInt8(ascii: "f"): units.append(0x0C)
-                case UInt8(ascii: "n"): units.append(0x0A)
-                case UInt8(ascii: "r"): units.append(0x0D)
-                case UInt8(ascii: "t"): units.append(0x09)
-                case UInt8(ascii: "u"):
-                    guard let v = hex4() else { return nil }
+                if let unit = JSON.unescapes[e] {
+                    units.append(unit)
+                } else {
+                    guard e == UInt8(ascii: "u"), let v = hex4() else { return nil }
                     units.append(v)
-                default: return nil
                 }
             }
             return nil

@@ -1,3 +1,5 @@
+import Support
+
 /// One request line of Dovecot's dict protocol (the client side lives in
 /// Dovecot's dict-client; we are the "proxy" server end). The first byte
 /// is the command, the rest are TAB-separated, tab-escaped fields.
@@ -58,6 +60,16 @@ public enum DictRequest: Equatable, Sendable {
     }
 }
 
+/// Dovecot's str_tabescape: each of these bytes becomes \001 and the letter.
+/// One table serves both directions, so they cannot drift apart.
+private let tabEscapePairs: [(byte: UInt8, letter: UInt8)] = [
+    (1, UInt8(ascii: "1")), (9, UInt8(ascii: "t")), (13, UInt8(ascii: "r")), (10, UInt8(ascii: "n")), (0, UInt8(ascii: "0")),
+]
+private let tabUnescapes = Dictionary(uniqueKeysWithValues: tabEscapePairs.map { ($0.letter, $0.byte) })
+private let tabEscapes = Dictionary(uniqueKeysWithValues: tabEscapePairs.map {
+    (Unicode.Scalar($0.byte), "\u{1}" + String(Unicode.Scalar($0.letter)))
+})
+
 /// Reverses Dovecot's str_tabescape: \001 followed by 1, t, r, n or 0.
 func tabUnescape(_ field: Substring) -> String {
     guard field.utf8.contains(1) else { return String(field) }
@@ -65,33 +77,16 @@ func tabUnescape(_ field: Substring) -> String {
     var it = field.utf8.makeIterator()
     while let b = it.next() {
         guard b == 1, let e = it.next() else { out.append(b); continue }
-        switch e {
-        case UInt8(ascii: "1"): out.append(1)
-        case UInt8(ascii: "t"): out.append(9)
-        case UInt8(ascii: "r"): out.append(13)
-        case UInt8(ascii: "n"): out.append(10)
-        case UInt8(ascii: "0"): out.append(0)
-        default: out.append(e)
-        }
+        out.append(tabUnescapes[e] ?? e)
     }
     return String(decoding: out, as: UTF8.self)
 }
 
 /// Escapes a value for a reply line, so a value can never break the framing.
+/// By scalars: "\r\n" is one Character but two escapes.
 func tabEscape(_ value: String) -> String {
-    guard value.utf8.contains(where: { $0 == 1 || $0 == 9 || $0 == 10 || $0 == 13 || $0 == 0 }) else { return value }
-    var out = ""
-    for s in value.unicodeScalars {
-        switch s {
-        case "\u{1}": out += "\u{1}1"
-        case "\t": out += "\u{1}t"
-        case "\r": out += "\u{1}r"
-        case "\n": out += "\u{1}n"
-        case "\0": out += "\u{1}0"
-        default: out.unicodeScalars.append(s)
-        }
-    }
-    return out
+    guard value.utf8.contains(where: { b in tabEscapePairs.contains { $0.byte == b } }) else { return value }
+    return escaped(value.unicodeScalars, tabEscapes)
 }
 
 /// What a service answers to a lookup.

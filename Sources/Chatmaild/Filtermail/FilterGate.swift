@@ -84,3 +84,28 @@ final class FilterGate: Sendable {
 
 // The closure only calls access(2) on an immutable path prefix.
 extension MailPolicy: @unchecked Sendable {}
+
+/// What both front ends (an SMTP session and `/mxdeliv`) hold to pass a
+/// message through the gate; the server builds one per connection, with
+/// the re-injector of the connection's event loop.
+struct GateRoute {
+    let settings: FiltermailSettings
+    let gate: FilterGate
+    let reinjector: Reinjector
+    let checkPool: NIOThreadPool
+    let drain: Drain?
+
+    /// Judges and re-injects one message, then hands the reply to `done`.
+    /// In flight from here until `done` has run: a graceful stop waits for
+    /// it, so a re-injected message always gets its reply written.
+    func submit(_ envelope: Envelope, _ message: ByteBuffer, on eventLoop: EventLoop,
+                then done: @escaping @Sendable (SMTPReply) -> Void) {
+        let drain = self.drain
+        drain?.begin()
+        gate.handle(envelope, message: message, reinjector: reinjector, pool: checkPool, on: eventLoop)
+            .whenSuccess { reply in
+                defer { drain?.end() }
+                done(reply)
+            }
+    }
+}

@@ -42,18 +42,21 @@ public final class FiltermailServer: @unchecked Sendable {
         // Checks of large messages run here, off the event loops.
         let checkPool = NIOThreadPool(numberOfThreads: 1)
         checkPool.start()
+        // Every connection's route, with the re-injector of its own loop.
+        let route: @Sendable (Channel) -> GateRoute = { channel in
+            GateRoute(settings: settings, gate: gate, reinjector: byLoop.value[ObjectIdentifier(channel.eventLoop)]!,
+                      checkPool: checkPool, drain: drain)
+        }
         let smtp = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let reinjector = byLoop.value[ObjectIdentifier(channel.eventLoop)]!
                     try channel.pipeline.syncOperations.addHandlers(
                         Drain.Tracker(drain),
                         IdleStateHandler(readTimeout: settings.idleTimeout),
-                        SMTPSessionHandler(settings: settings, gate: gate, reinjector: reinjector,
-                                           checkPool: checkPool, drain: drain))
+                        SMTPSessionHandler(route: route(channel)))
                 }
             }
             .bind(host: settings.listenHost, port: settings.listenPort)
@@ -69,11 +72,9 @@ public final class FiltermailServer: @unchecked Sendable {
                     channel.pipeline.addHandler(Drain.Tracker(drain)).flatMap {
                         channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true)
                     }.flatMapThrowing {
-                        let reinjector = byLoop.value[ObjectIdentifier(channel.eventLoop)]!
                         try channel.pipeline.syncOperations.addHandlers(
                             IdleStateHandler(readTimeout: settings.idleTimeout),
-                            MXDelivHandler(settings: settings, gate: gate, reinjector: reinjector, checkPool: checkPool,
-                                           drain: drain))
+                            MXDelivHandler(route: route(channel)))
                     }
                 }
                 .bind(host: settings.listenHost, port: port)

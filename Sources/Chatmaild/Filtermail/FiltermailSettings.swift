@@ -30,16 +30,15 @@ public struct FiltermailSettings: Sendable {
     /// Idle re-inject connections kept per event loop for reuse.
     public var maxIdleReinjectConnections = 16
 
+    /// The settings of one mode from chatmail.ini, through the init below.
     public init(config: ChatmailConfig, mode: FilterMode) {
-        self.mode = mode
-        listenPort = mode == .outgoing ? config.filtermailSMTPPort : config.filtermailSMTPPortIncoming
-        reinjectPort = mode == .outgoing ? config.postfixReinjectPort : config.postfixReinjectPortIncoming
-        httpListenPort = mode == .incoming ? config.filtermailHTTPPortIncoming : nil
-        mailDomain = config.mailDomain
-        maxMessageSize = config.maxMessageSize
-        maxUserSendPerMinute = config.maxUserSendPerMinute
-        maxUserSendBurstSize = config.maxUserSendBurstSize
-        mailboxesDir = config.mailboxesDir
+        let outgoing = mode == .outgoing
+        self.init(mode: mode,
+                  listenPort: outgoing ? config.filtermailSMTPPort : config.filtermailSMTPPortIncoming,
+                  reinjectPort: outgoing ? config.postfixReinjectPort : config.postfixReinjectPortIncoming,
+                  maxMessageSize: config.maxMessageSize, maxUserSendPerMinute: config.maxUserSendPerMinute,
+                  maxUserSendBurstSize: config.maxUserSendBurstSize, mailboxesDir: config.mailboxesDir,
+                  mailDomain: config.mailDomain, httpListenPort: outgoing ? nil : config.filtermailHTTPPortIncoming)
     }
 
     public init(mode: FilterMode, listenPort: Int, reinjectPort: Int, maxMessageSize: Int = 31_457_280,

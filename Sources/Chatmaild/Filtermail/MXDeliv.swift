@@ -17,24 +17,16 @@ final class MXDelivHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let settings: FiltermailSettings
-    private let gate: FilterGate
-    private let reinjector: Reinjector
-    private let checkPool: NIOThreadPool
+    private let route: GateRoute
+    private var settings: FiltermailSettings { route.settings }
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var tooLarge = false
     /// A response is outstanding: the request parts after it are ignored.
     private var busy = false
-    private let drain: Drain?
 
-    init(settings: FiltermailSettings, gate: FilterGate, reinjector: Reinjector, checkPool: NIOThreadPool,
-         drain: Drain? = nil) {
-        self.drain = drain
-        self.settings = settings
-        self.gate = gate
-        self.reinjector = reinjector
-        self.checkPool = checkPool
+    init(route: GateRoute) {
+        self.route = route
     }
 
     /// The body may be a little bigger than the message: dot-stuffing.
@@ -99,11 +91,7 @@ final class MXDelivHandler: ChannelInboundHandler {
         }
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let drain = self.drain
-        drain?.begin()
-        gate.handle(envelope, message: ByteBuffer(bytes: message), reinjector: reinjector, pool: checkPool,
-                    on: context.eventLoop).whenSuccess { reply in
-            defer { drain?.end() }
+        route.submit(envelope, ByteBuffer(bytes: message), on: context.eventLoop) { reply in
             handler.value.respond(contextBox.value, request, reply.isPositive ? .ok : .badRequest, reply.oneLine)
         }
     }

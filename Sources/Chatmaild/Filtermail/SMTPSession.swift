@@ -16,10 +16,8 @@ final class SMTPSessionHandler: ChannelInboundHandler {
     /// parameters can make it longer).
     static let maxCommandLine = 4096
 
-    private let settings: FiltermailSettings
-    private let gate: FilterGate
-    private let reinjector: Reinjector
-    private let checkPool: NIOThreadPool
+    private let route: GateRoute
+    private var settings: FiltermailSettings { route.settings }
     private var state = State.command
     private var input: ByteBuffer?
     private var sender: String?
@@ -35,15 +33,9 @@ final class SMTPSessionHandler: ChannelInboundHandler {
     /// second input loop.
     private var processing = false
     private var sessionTimer: Scheduled<Void>?
-    private let drain: Drain?
 
-    init(settings: FiltermailSettings, gate: FilterGate, reinjector: Reinjector, checkPool: NIOThreadPool,
-         drain: Drain? = nil) {
-        self.drain = drain
-        self.settings = settings
-        self.gate = gate
-        self.reinjector = reinjector
-        self.checkPool = checkPool
+    init(route: GateRoute) {
+        self.route = route
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -197,7 +189,7 @@ final class SMTPSessionHandler: ChannelInboundHandler {
             closeWith(SMTPReply(221, "OK"), channel: context.channel)
         case .mail(let address):
             guard sender == nil else { return reply(context, SMTPReply(503, "5.5.1 Error: nested MAIL command")) }
-            switch gate.checkSender(address) {
+            switch route.gate.checkSender(address) {
             case .failure(let refusal):
                 reply(context, refusal)
             case .success(let canonical):
@@ -238,23 +230,17 @@ final class SMTPSessionHandler: ChannelInboundHandler {
         let envelope = Envelope(sender: sender ?? "", recipients: recipients)
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
-        // In flight from here until the reply is written: a graceful stop
-        // waits for it, so a re-injected message always gets its 250.
-        let drain = self.drain
-        drain?.begin()
-        gate.handle(envelope, message: message, reinjector: reinjector, pool: checkPool, on: context.eventLoop)
-            .whenSuccess { reply in
-                defer { drain?.end() }
-                let session = handler.value
-                guard session.state == .waiting else { return }
-                session.endTransaction(contextBox.value, reply)
-                // A refusal of a small message comes back at once, inside
-                // the input loop, which then goes on by itself.
-                if !session.processing {
-                    session.process(contextBox.value)
-                    contextBox.value.flush()
-                }
+        route.submit(envelope, message, on: context.eventLoop) { reply in
+            let session = handler.value
+            guard session.state == .waiting else { return }
+            session.endTransaction(contextBox.value, reply)
+            // A refusal of a small message comes back at once, inside
+            // the input loop, which then goes on by itself.
+            if !session.processing {
+                session.process(contextBox.value)
+                contextBox.value.flush()
             }
+        }
     }
 
     private func endTransaction(_ context: ChannelHandlerContext, _ outcome: SMTPReply) {

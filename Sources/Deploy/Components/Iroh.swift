@@ -17,25 +17,9 @@ public struct Iroh: Component {
     /// sha256 (what the release page lists), not the binary's.
     static let archive = "/usr/local/lib/chatmail/iroh-relay.tar.gz"
 
-    /// Upstream publishes iroh-relay v0.35.0 as a tar archive per
-    /// architecture; no checksum of it is recorded here yet, so the operator
-    /// pins one with `iroh_relay_download`.
-    static let pinned: PinnedDownload? = nil
-
-    /// Where the archive comes from: the chatmail.ini override, else the pin.
-    public static func source(_ config: ChatmailConfig) -> PinnedDownload? {
-        config.irohRelayDownload ?? pinned
-    }
-
     public func manifest(_ context: DeployContext) throws -> Manifest {
         let config = context.config
-        guard let download = Iroh.source(config) else {
-            throw ManifestError(message: """
-                iroh: no pinned download of iroh-relay is known; set iroh_relay_download = URL SHA256 \
-                in \(config.path) (the iroh-relay-v0.35.0-<arch>-unknown-linux-musl.tar.gz release archive \
-                for the relay's architecture and its sha256)
-                """)
-        }
+        let download = try PinnedProgram.iroh.download(config)
         let unitText = try Templates.text("iroh/iroh-relay.service")
         let tomlText = try Templates.text("iroh/iroh-relay.toml")
         return Manifest {

@@ -10,8 +10,8 @@ public enum Relay {
         list.append(LegacyRemove())    // LegacyRemoveDeployer
         list.append(Journald())        // JournaldDeployer
         list.append(Unbound())         // UnboundDeployer
-        if Turn.source(context.config) != nil { list.append(Turn()) }   // TurnDeployer
-        if Iroh.source(context.config) != nil { list.append(Iroh()) }   // IrohDeployer
+        if PinnedProgram.turn.source(context.config) != nil { list.append(Turn()) }   // TurnDeployer
+        if PinnedProgram.iroh.source(context.config) != nil { list.append(Iroh()) }   // IrohDeployer
         list.append(TLS())             // the TLS deployer of the config's mode
         list.append(Website())         // WebsiteDeployer
         list.append(Chatmaild())       // ChatmailVenvDeployer: the binary and its services
@@ -32,11 +32,11 @@ public enum Relay {
     public static func omissions(for context: DeployContext) -> [String] {
         if context.websiteOnly { return [] }
         var notes: [String] = []
-        if Turn.source(context.config) == nil {
+        if PinnedProgram.turn.source(context.config) == nil {
             notes.append("TURN (calls) is not installed: this version knows no pinned chatmail-turn build; "
                 + "set turn_download = URL SHA256 in \(context.config.path)")
         }
-        if Iroh.source(context.config) == nil {
+        if PinnedProgram.iroh.source(context.config) == nil {
             notes.append("the local iroh relay (realtime apps) is not installed: this version knows no pinned "
                 + "iroh-relay build; set iroh_relay_download = URL SHA256 in \(context.config.path)")
         }

@@ -12,24 +12,9 @@ public struct Turn: Component {
     static let binary = "/usr/local/bin/chatmail-turn"
     static let unit = "/etc/systemd/system/turnserver.service"
 
-    /// chatmail-turn v0.4 ships one binary per architecture; no checksum of
-    /// it is recorded here yet, so the operator pins one with `turn_download`.
-    static let pinned: PinnedDownload? = nil
-
-    /// Where the binary comes from: the chatmail.ini override, else the pin.
-    public static func source(_ config: ChatmailConfig) -> PinnedDownload? {
-        config.turnDownload ?? pinned
-    }
-
     public func manifest(_ context: DeployContext) throws -> Manifest {
         let config = context.config
-        guard let download = Turn.source(config) else {
-            throw ManifestError(message: """
-                turn: no pinned download of chatmail-turn is known; set turn_download = URL SHA256 \
-                in \(config.path) (the chatmail-turn-<arch>-linux v0.4 release binary for the relay's \
-                architecture and its sha256)
-                """)
-        }
+        let download = try PinnedProgram.turn.download(config)
         let unitText = try Templates.render("turn/turnserver.service.mustache", [
             "realm": config.mailDomainBare, "socket": config.turnSocketPath,
         ])

@@ -2,13 +2,10 @@ import Testing
 import TestSupport
 @testable import Deploy
 @testable import Engine
-@testable import Remote
-@testable import Website
-import Support
 
 @Suite struct BaseTests {
     @Test func domainRelay() throws {
-        let m = try Base().manifest(try componentContext())
+        let m = try Base().manifest()
         #expect(m.text("/etc/apt/apt.conf.d/00InstallRecommends") == "APT::Install-Recommends \"false\";\n")
         #expect(m.text("/etc/mailname") == "chat.example.org\n")
         #expect(m.packages.map(\.name) == ["curl", "rsync", "unattended-upgrades"])
@@ -26,7 +23,7 @@ import Support
     }
 
     @Test func ipv4RelayKeepsTheBracketsInMailname() throws {
-        let m = try Base().manifest(try componentContext(domain: "1.2.3.4"))
+        let m = try Base().manifest(domain: "1.2.3.4")
         #expect(m.text("/etc/mailname") == "[1.2.3.4]\n")
         #expect(m.directories.first?.path == "/home/vmail/mail/1.2.3.4")
     }
@@ -34,7 +31,7 @@ import Support
     /// apt itself parses the config: a syntax error in either file would stop
     /// every later apt run on the relay.
     @Test func aptAcceptsTheConfigFiles() throws {
-        let m = try Base().manifest(try componentContext())
+        let m = try Base().manifest()
         let dir = try scratchDir("apt")
         for name in ["00InstallRecommends", "20auto-upgrades"] {
             let f = try #require(m.file("/etc/apt/apt.conf.d/" + name))

@@ -26,6 +26,15 @@ func componentContext(domain: String = "chat.example.org", _ lines: [String] = [
     return context
 }
 
+extension Component {
+    /// The manifest for `componentContext(domain:_:arch:version:)`, the
+    /// first line of most component tests.
+    func manifest(domain: String = "chat.example.org", _ lines: [String] = [], arch: UInt16 = 0x3E,
+                  version: String = "0123abcd\n") throws -> Manifest {
+        try manifest(try componentContext(domain: domain, lines, arch: arch, version: version))
+    }
+}
+
 extension Manifest {
     func file(_ path: String) -> File? {
         for r in resources { if case .file(let f) = r, f.path == path { return f } }

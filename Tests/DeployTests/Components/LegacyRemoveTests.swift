@@ -3,13 +3,10 @@ import Testing
 import TestSupport
 @testable import Deploy
 @testable import Engine
-@testable import Remote
-@testable import Website
-import Support
 
 @Suite struct LegacyRemoveTests {
     @Test func removesOldPackagesFilesAndServices() throws {
-        let m = try LegacyRemove().manifest(try componentContext())
+        let m = try LegacyRemove().manifest()
         #expect(m.packages == [Package("rspamd", present: false), Package("unbound-anchor", present: false)])
         #expect(m.absents == ["/etc/cron.d/expunge", "/etc/apt/keyrings/obs-home-deltachat.gpg", "/var/log/journal"])
         let echobot = try #require(m.command("stop and disable echobot.service"))
@@ -19,7 +16,7 @@ import Support
 
     /// The sources.list rewrite and its guard, run for real on a copy.
     @Test func dropsTheOBSLineAndNothingElse() throws {
-        let m = try LegacyRemove().manifest(try componentContext())
+        let m = try LegacyRemove().manifest()
         let c = try #require(m.command("remove the OBS repository from /etc/apt/sources.list"))
         let dir = try scratchDir("sources")
         let list = "\(dir)/sources.list"
@@ -49,7 +46,7 @@ import Support
 
 @Suite struct MtastsTests {
     @Test func removesTheResolver() throws {
-        let m = try Mtasts().manifest(try componentContext())
+        let m = try Mtasts().manifest()
         #expect(m.absents == ["/etc/mta-sts-daemon.yml", "/usr/local/lib/postfix-mta-sts-resolver",
                               "/etc/systemd/system/mta-sts-daemon.service"])
         let stop = try #require(m.command("stop and disable mta-sts-daemon.service"))
@@ -59,7 +56,7 @@ import Support
 
 @Suite struct JournaldAndVersionTests {
     @Test func journaldKeepsLogsInRAMForThreeDays() throws {
-        let m = try Journald().manifest(try componentContext())
+        let m = try Journald().manifest()
         let conf = try #require(m.text("/etc/systemd/journald.conf"))
         let lines = conf.split(separator: "\n").filter { !$0.hasPrefix("#") }
         #expect(lines == ["[Journal]", "MaxRetentionSec=3d", "Storage=volatile"])
@@ -67,9 +64,9 @@ import Support
     }
 
     @Test func versionStamp() throws {
-        let m = try Version().manifest(try componentContext(version: "0123abcd\ndiff --git a b\n"))
+        let m = try Version().manifest(version: "0123abcd\ndiff --git a b\n")
         #expect(m.text("/etc/chatmail-version") == "0123abcd\ndiff --git a b\n")
-        let bare = try Version().manifest(try componentContext(version: "unknown"))
+        let bare = try Version().manifest(version: "unknown")
         #expect(bare.text("/etc/chatmail-version") == "unknown\n")
     }
 }

@@ -3,13 +3,10 @@ import Testing
 import TestSupport
 @testable import Deploy
 @testable import Engine
-@testable import Remote
-@testable import Website
-import Support
 
 @Suite struct MtailTests {
     @Test func installedButStoppedWithoutAnAddress() throws {
-        let m = try Mtail().manifest(try componentContext())
+        let m = try Mtail().manifest()
         let s = try #require(m.service("mtail.service"))
         #expect(!s.enabled && !s.running)
         #expect(m.text(Mtail.unitPath)?.contains("--address=127.0.0.1 --port=3903 ") == true)
@@ -20,7 +17,7 @@ import Support
     }
 
     @Test func runsWithAnAddress() throws {
-        let m = try Mtail().manifest(try componentContext(["mtail_address = 10.0.0.5"]))
+        let m = try Mtail().manifest(["mtail_address = 10.0.0.5"])
         let s = try #require(m.service("mtail.service"))
         #expect(s.enabled && s.running)
         #expect(Set(s.restartOn) == [Mtail.binaryPath, Mtail.unitPath, Mtail.programPath])
@@ -28,18 +25,18 @@ import Support
     }
 
     @Test func architectureAndOverride() throws {
-        let arm = try Mtail().manifest(try componentContext(arch: 0xB7))
+        let arm = try Mtail().manifest(arch: 0xB7)
         #expect(arm.downloads.first?.url.hasSuffix("linux_arm64.tar.gz") == true)
-        #expect(throws: DeployFailure.self) { try Mtail().manifest(try componentContext(arch: 0xF3)) }
+        #expect(throws: DeployFailure.self) { try Mtail().manifest(arch: 0xF3) }
         let sha = String(repeating: "ab", count: 32)
-        let own = try Mtail().manifest(try componentContext(["mtail_download = https://files.test/mtail.tar.gz \(sha)"], arch: 0xF3))
+        let own = try Mtail().manifest(["mtail_download = https://files.test/mtail.tar.gz \(sha)"], arch: 0xF3)
         #expect(own.downloads.first == Download("https://files.test/mtail.tar.gz", sha256: sha, to: "/usr/local/bin/mtail",
                                                 extract: "tar -xzO mtail"))
     }
 
     @Test func systemdAcceptsTheUnit() throws {
         let dir = try scratchDir("mtail-unit")
-        let unit = try #require(try Mtail().manifest(try componentContext()).text(Mtail.unitPath))
+        let unit = try #require(try Mtail().manifest().text(Mtail.unitPath))
         try unit.write(toFile: "\(dir)/mtail.service", atomically: true, encoding: .utf8)
         let r = try runTool("/usr/bin/systemd-analyze", ["verify", "\(dir)/mtail.service"])
         #expect(r.status == 0, "\(r.output)")
@@ -51,7 +48,7 @@ import Support
     @Test func programCountsTheLogLines() throws {
         let dir = try scratchDir("mtail")
         try FileManager.default.createDirectory(atPath: "\(dir)/progs", withIntermediateDirectories: true)
-        let program = try #require(try Mtail().manifest(try componentContext()).text(Mtail.programPath))
+        let program = try #require(try Mtail().manifest().text(Mtail.programPath))
         try program.write(toFile: "\(dir)/progs/delivered_mail.mtail", atomically: true, encoding: .utf8)
         let log = """
             2026-11-22T03:00:00+0000 relay dovecot[9]: lmtp(a@x)<1><k>: msgid=<m@x>: saved mail to INBOX
