@@ -133,10 +133,11 @@ public struct IniFile: Sendable, Equatable {
 
 /// `s` in double quotes for a message, with quotes, backslashes, newlines and tabs escaped.
 func quoted(_ s: some StringProtocol) -> String {
-    "\"" + escaped(s, quotedEscapes) + "\""
+    // By scalar: "\r\n" or a quote with a combining mark is one Character.
+    "\"" + escaped(s.unicodeScalars, quotedEscapes) + "\""
 }
 
-private let quotedEscapes: [Character: String] = ["\"": "\\\"", "\\": "\\\\", "\n": "\\n", "\t": "\\t"]
+private let quotedEscapes: [Unicode.Scalar: String] = ["\"": "\\\"", "\\": "\\\\", "\n": "\\n", "\t": "\\t"]
 
 extension StringProtocol {
     func trimmingWhitespace() -> String {

@@ -226,3 +226,13 @@ private func parse(_ lines: String...) throws -> ChatmailConfig {
         }
     }
 }
+
+@Suite struct QuotedValueTests {
+    /// A written value stays on its line: CR LF (one Character) and a quote
+    /// with a combining mark are escaped scalar by scalar.
+    @Test func quotingWorksScalarByScalar() {
+        #expect(quoted("a\r\nb") == "\"a\r\\nb\"")
+        #expect(quoted("x\"\u{301}") == "\"x\\\"\u{301}\"")
+        #expect(quoted("tab\tback\\slash") == "\"tab\\tback\\\\slash\"")
+    }
+}
