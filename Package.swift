@@ -4,9 +4,6 @@ import PackageDescription
 // Two programs share one config library:
 //   cmdeploy  - the operator's deploy tool (thin CLI over the Deploy library)
 //   chatmaild - the relay's own server daemons (thin dispatch over Chatmaild)
-// Modules not yet moved to Swift 6 language mode (strict concurrency).
-let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
-
 let package = Package(
     name: "cmdeploy",
     products: [
@@ -86,8 +83,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ],
-            swiftSettings: swift5),
+            ]),
         .executableTarget(name: "chatmaild", dependencies: ["Chatmaild"]),
 
         // The engine against real Debian 12 lab hosts (scripts/test-engine-lab, scripts/bench-engine).
@@ -117,8 +113,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             // Hand-written mail read by path (byte-exact, CRLF and LF).
-            exclude: ["Filtermail/Fixtures"],
-            swiftSettings: swift5),
+            exclude: ["Filtermail/Fixtures"]),
         // Runs the built cmdeploy binary as an operator would; depending on
         // the executable makes `swift test` build it first (never a stale one).
         .testTarget(name: "CLITests", dependencies: ["cmdeploy"]),

@@ -6,11 +6,11 @@ import Glibc
 /// The Python relay's script names are accepted as aliases so unit files
 /// and Dovecot settings read the same as before.
 public enum ChatmaildMain {
-    struct Service {
+    struct Service: Sendable {
         let name: String
         let aliases: [String]
         let summary: String
-        let run: ([String]) throws -> Int32
+        let run: @Sendable ([String]) throws -> Int32
     }
 
     static let services: [Service] = [
@@ -67,13 +67,13 @@ public enum ChatmaildMain {
             return 0
         }
         guard let service = services.first(where: { $0.name == first || $0.aliases.contains(first) }) else {
-            fputs("chatmaild: unknown service \"\(first)\"\n\n\(usage)", stderr)
+            Log.toStderr("chatmaild: unknown service \"\(first)\"\n\n\(usage)")
             return 2
         }
         do {
             return try service.run(Array(arguments.dropFirst()))
         } catch {
-            fputs("chatmaild \(service.name): \(error)\n", stderr)
+            Log.toStderr("chatmaild \(service.name): \(error)\n")
             return 1
         }
     }

@@ -27,7 +27,17 @@ public enum Log {
     }
 
     private static func write(_ line: String) {
-        // One fputs per line: stdio's lock keeps concurrent lines whole.
-        _ = (line + "\n").withCString { fputs($0, stderr) }
+        toStderr(line + "\n")
+    }
+
+    /// Writes straight to descriptor 2, one write(2) per call (no stdio
+    /// buffer shared between threads), so concurrent lines stay whole.
+    static func toStderr(_ text: String) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue } else { return } }
+            bytes = bytes.dropFirst(n)
+        }
     }
 }

@@ -20,20 +20,20 @@ enum FiltermailCommand {
 
     static func run(arguments: [String]) -> Int32 {
         guard arguments.count == 2 else {
-            fputs(usage + "\n", stderr)
+            Log.toStderr(usage + "\n")
             return 1
         }
         let (path, modeName) = (arguments[0], arguments[1])
         guard let mode = FilterMode(rawValue: modeName) else {
             let hint = modeName == "transport" ? " (transport mode is not part of chatmaild yet)" : ""
-            fputs("chatmaild filtermail: unknown mode \"\(modeName)\"\(hint)\n\n\(usage)\n", stderr)
+            Log.toStderr("chatmaild filtermail: unknown mode \"\(modeName)\"\(hint)\n\n\(usage)\n")
             return 1
         }
         let config: ChatmailConfig
         do {
             config = try ChatmailConfig.load(path: path)
         } catch {
-            fputs("chatmaild filtermail: \(error)\n", stderr)
+            Log.toStderr("chatmaild filtermail: \(error)\n")
             return 1
         }
         let settings = FiltermailSettings(config: config, mode: mode)
@@ -58,7 +58,7 @@ enum FiltermailCommand {
             }
         } catch {
             let ports = [settings.listenPort] + (settings.httpListenPort.map { [$0] } ?? [])
-            fputs("chatmaild filtermail: cannot listen on \(settings.listenHost) port \(ports.map(String.init).joined(separator: " or ")): \(error)\n", stderr)
+            Log.toStderr("chatmaild filtermail: cannot listen on \(settings.listenHost) port \(ports.map(String.init).joined(separator: " or ")): \(error)\n")
             return 1
         }
         return 0

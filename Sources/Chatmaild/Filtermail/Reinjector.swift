@@ -26,9 +26,10 @@ final class Reinjector {
         idle.removeAll { !$0.channel.isActive }
         let reused = idle.popLast()
         let connection = reused.map { eventLoop.makeSucceededFuture($0) } ?? connect()
-        var messageSent = false
+        // Set and read on this event loop only.
+        let messageSent = NIOLoopBoundBox(false, eventLoop: eventLoop)
         return connection.flatMap { connection in
-            self.transaction(connection, envelope, message, messageSent: { messageSent = true })
+            self.transaction(connection, envelope, message, messageSent: { messageSent.value = true })
                 .flatMap { reply in
                     // A 4xx from a kept connection may be stale session state:
                     // Postfix keeps answering 451 on a session whose milter
@@ -52,7 +53,7 @@ final class Reinjector {
             // A kept connection may have been closed by Postfix meanwhile
             // (smtpd_timeout). Retrying is safe only before the message went
             // out, else it could be delivered twice.
-            if reused != nil, mayRetry, !messageSent {
+            if reused != nil, mayRetry, !messageSent.value {
                 return self.deliver(envelope, message, mayRetry: false)
             }
             return self.eventLoop.makeSucceededFuture(SMTPReply(451, "4.3.0 Re-injection failed: \(error)"))

@@ -8,7 +8,7 @@ import Testing
 
     static let encryptedBoth = ["encrypted.eml", "encrypted-lf.eml", "encrypted-uppercase.eml",
                                 "encrypted-skesk-no-crc.eml", "encrypted-partial.eml"]
-    static let notEncrypted = ["fake-encrypted.eml", "literal.eml", "literal-after-pkesk.eml", "plain.eml",
+    static let notEncryptedFixtures = ["fake-encrypted.eml", "literal.eml", "literal-after-pkesk.eml", "plain.eml",
                                "mdn.eml", "mailer-daemon.eml", "asm.eml", "securejoin-vc.eml",
                                "securejoin-vc-fake.eml", "three-parts.eml", "wrong-order.eml",
                                "version-2.eml", "truncated.eml", "seipd-before-pkesk.eml",
@@ -20,7 +20,7 @@ import Testing
         #expect(MessageKinds.isEncrypted(message, outgoing: false))
     }
 
-    @Test(arguments: notEncrypted) func notEncrypted(name: String) throws {
+    @Test(arguments: notEncryptedFixtures) func notEncrypted(name: String) throws {
         let message = try parsed(name)
         #expect(!MessageKinds.isEncrypted(message, outgoing: true))
         #expect(!MessageKinds.isEncrypted(message, outgoing: false))
