@@ -1,3 +1,4 @@
+import ChatmailConfig
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,7 +23,7 @@ extension Mailboxes {
     typealias Writer = @Sendable (_ fd: Int32, _ bytes: [UInt8]) -> Bool
 
     static let passwordFile = "password"
-    static let flagFile = "enforceE2EEincoming"
+    static let flagFile = HostLayout.enforceE2EEFlag
 
     func create(_ addr: String, hash: String, lockTimeout: Double = 5,
                 write: Writer = { Files.writeAll($0, $1) }) -> Creation {

@@ -6,7 +6,7 @@ import ChatmailConfig
 /// Everything here is decided before the disk is touched.
 struct CreateRules {
     let config: ChatmailConfig
-    var nocreatePath = "/etc/chatmail-nocreate"
+    var nocreatePath = HostLayout.nocreatePath
     var limits = SystemLimits()
 
     func refusal(addr: String, password: String) -> String? {

@@ -1,3 +1,4 @@
+import ChatmailConfig
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,7 +22,7 @@ final class FilterGate: Sendable {
         // lookups for the foreign recipients of outgoing mail.
         let local = "@" + ASCII.lowercased(settings.mailDomain)
         policy = MailPolicy(mode: settings.mode, flags: MailboxFlags(
-            enforcesE2EE: { $0.hasSuffix(local) && access("\(dir)/\($0)/enforceE2EEincoming", F_OK) == 0 },
+            enforcesE2EE: { $0.hasSuffix(local) && access("\(dir)/\($0)/\(HostLayout.enforceE2EEFlag)", F_OK) == 0 },
             isDisabled: { $0.hasSuffix(local) && access("\(dir)/\($0)/DISABLED", F_OK) == 0 }))
         self.log = log
         limiter = NIOLockedValueBox(RateLimiter(perMinute: settings.maxUserSendPerMinute,

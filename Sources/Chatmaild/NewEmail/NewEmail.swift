@@ -6,7 +6,7 @@ import Glibc
 /// The `/new` endpoint: proposes random credentials as JSON. It creates
 /// nothing; the first login creates the account (doveauth).
 public enum NewEmail {
-    public static let defaultConfigPath = "/usr/local/lib/chatmaild/chatmail.ini"
+    public static let defaultConfigPath = HostLayout.iniPath
     static let userAlphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
     /// Python's ascii_letters + digits + punctuation.
     static let passwordAlphabet = Array(

@@ -1,15 +1,17 @@
+import ChatmailConfig
 import Foundation
 import Engine
 
-/// chatmaild, the relay's own services (reference §3.3 ChatmailVenvDeployer,
-/// §4.14): one static binary instead of the Python virtualenv, the deploy's
-/// chatmail.ini beside it, and the systemd units of the Python relay with
-/// the same sockets, users and schedules.
+/// chatmaild, the relay's own services (doveauth, chatmail-metadata,
+/// lastlogin, and the daily expire and fsreport timers): one static binary
+/// instead of the Python virtualenv, the deploy's chatmail.ini beside it,
+/// and the systemd units of the Python relay with the same sockets, users
+/// and schedules, plus a .socket unit per dict service.
 struct Chatmaild: Component {
     let name = "chatmaild"
     static let binaryPath = "/usr/local/bin/chatmaild"
     static let libDir = "/usr/local/lib/chatmaild"
-    static let iniPath = libDir + "/chatmail.ini"
+    static let iniPath = HostLayout.iniPath
     /// Latest app releases, served as METADATA /shared/vendor/deltachat/appversions;
     /// chatmail-metadata reads it from beside the ini at start.
     static let appVersionsPath = libDir + "/appversions.json"

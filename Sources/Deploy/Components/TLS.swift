@@ -2,8 +2,8 @@ import ChatmailConfig
 import Engine
 import Remote
 
-/// The relay's certificate, by `config.tlsMode` (reference §3.3 TLS
-/// deployers): acmetool, a self-signed certificate, or files managed outside.
+/// The relay's certificate, by `config.tlsMode`: acmetool, a self-signed
+/// certificate, or files managed outside.
 /// The certificate paths themselves come from the config, so Postfix,
 /// Dovecot and nginx agree on them.
 public struct TLS: Component {

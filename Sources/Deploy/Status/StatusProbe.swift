@@ -81,7 +81,7 @@ public struct StatusProbeError: Error, CustomStringConvertible {
 }
 
 public enum StatusProbe {
-    public static let nocreatePath = "/etc/chatmail-nocreate"
+    public static let nocreatePath = HostLayout.nocreatePath
 
     /// The script asking about `units`, with paths from `config`.
     public static func script(units: [String], config: ChatmailConfig) -> String {
