@@ -6,11 +6,15 @@ import Support
 //   @@step <what>            a step begins (for progress output)
 //   @@fail <kind> <what>     the step failed; the lines after it are its output
 //   @@wait <owner>           another apply holds the host's lock; waiting for it
+//
+// Built as ShellScript: every path, name, URL and mode interpolated below is
+// quoted as one word; `raw:` marks the few trusted fragments (a component's
+// own command, a download's extract filter, the embedded base64 blocks).
 
 enum ApplyScript {
     /// Shell settings, the marker functions, then the lock and the repairs
     /// of an interrupted run (Recovery.prelude).
-    static func header(_ desired: DesiredState) -> String {
+    static func header(_ desired: DesiredState) -> ShellScript {
         """
         set -u
         LC_ALL=C; export LC_ALL
@@ -18,16 +22,17 @@ enum ApplyScript {
         step() { printf '@@step\\t%s\\n' "$1"; }
         fail() { printf '@@fail\\t%s\\t%s\\n' "$1" "$2"; [ -f "$3" ] && cat "$3"; exit 1; }
 
-        """ + Recovery.prelude(desired.items)
+        \(raw: Recovery.prelude(desired.items))
+        """
     }
 
     /// A script that only does the repairs (for a plan with nothing else).
-    static func repair(_ desired: DesiredState) -> String {
+    static func repair(_ desired: DesiredState) -> ShellScript {
         header(desired) + "step 'repaired what an interrupted run left'\n"
     }
 
     /// Packages, groups, users, downloads and install-stage commands.
-    static func install(_ plan: Plan, _ desired: DesiredState) -> String? {
+    static func install(_ plan: Plan, _ desired: DesiredState) -> ShellScript? {
         let changes = plan.changes(in: .install, of: desired)
         guard !changes.isEmpty else { return nil }
         var s = header(desired)
@@ -43,28 +48,27 @@ enum ApplyScript {
             // Maintainer scripts must not start services before their configs
             // are in place: a policy-rc.d blocks that for the duration, and is
             // removed again whatever happens (unless it was there before).
-            s += Recovery.policyGuard()
+            s += ShellScript(raw: Recovery.policyGuard())
             s += """
                 APT="apt-get -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300"
 
                 """
         }
         if !toInstall.isEmpty {
-            let names = toInstall.map(shellQuote).joined(separator: " ")
             s += """
                 step 'apt-get update'
                 apt-get -q update >"$S/out" 2>&1 </dev/null || fail apt update "$S/out"
-                step 'apt-get install \(toInstall.joined(separator: " "))'
-                $APT install --no-install-recommends \(names) </dev/null 2>&1 | tee "$S/out" | grep --line-buffered -E '^(Setting up|Unpacking) ' || true
-                dpkg-query -W -f='${db:Status-Abbrev}\\n' \(names) 2>/dev/null | grep -qv '^ii' && fail apt install "$S/out"
-                dpkg-query -W \(names) >/dev/null 2>&1 || fail apt install "$S/out"
+                step \("apt-get install " + toInstall.joined(separator: " "))
+                $APT install --no-install-recommends \(words: toInstall) </dev/null 2>&1 | tee "$S/out" | grep --line-buffered -E '^(Setting up|Unpacking) ' || true
+                dpkg-query -W -f='${db:Status-Abbrev}\\n' \(words: toInstall) 2>/dev/null | grep -qv '^ii' && fail apt install "$S/out"
+                dpkg-query -W \(words: toInstall) >/dev/null 2>&1 || fail apt install "$S/out"
 
                 """
         }
         if !toRemove.isEmpty {
             s += """
-                step 'apt-get remove \(toRemove.joined(separator: " "))'
-                $APT remove \(toRemove.map(shellQuote).joined(separator: " ")) >"$S/out" 2>&1 </dev/null || fail apt remove "$S/out"
+                step \("apt-get remove " + toRemove.joined(separator: " "))
+                $APT remove \(words: toRemove) >"$S/out" 2>&1 </dev/null || fail apt remove "$S/out"
 
                 """
         }
@@ -72,8 +76,7 @@ enum ApplyScript {
             switch items[ch.index].resource {
             case .group(let g):
                 // A package installed earlier in this batch may have created it.
-                let n = shellQuote(g.name)
-                s += "step \(shellQuote("group " + g.name)); getent group \(n) >/dev/null || groupadd --system \(n) >\"$S/out\" 2>&1 || fail group \(n) \"$S/out\"\n"
+                s += "step \("group " + g.name); getent group \(g.name) >/dev/null || groupadd --system \(g.name) >\"$S/out\" 2>&1 || fail group \(g.name) \"$S/out\"\n"
             case .user(let u):
                 s += userScript(u)
             case .download(let d):
@@ -86,43 +89,45 @@ enum ApplyScript {
         return s
     }
 
-    static func userScript(_ u: SystemUser) -> String {
-        let n = shellQuote(u.name), g = shellQuote(u.group)
-        var s = "step \(shellQuote("user " + u.name))\n"
+    static func userScript(_ u: SystemUser) -> ShellScript {
+        let n = u.name, g = u.group
+        var s: ShellScript = "step \("user " + n)\n"
         s += "getent group \(g) >/dev/null || groupadd --system \(g) >\"$S/out\" 2>&1 || fail user \(n) \"$S/out\"\n"
-        let extra = u.extraGroups.isEmpty ? "" : " --groups \(shellQuote(u.extraGroups.joined(separator: ",")))"
-        let home = u.home.map { " --home-dir \(shellQuote($0))" } ?? ""
+        let groups = u.extraGroups.joined(separator: ",")
+        let extra: ShellScript = u.extraGroups.isEmpty ? "" : " --groups \(groups)"
+        let home: ShellScript = u.home.map { " --home-dir \($0)" } ?? ""
         // Decided on the host, not from the plan: a package installed earlier
         // in this batch (postfix, opendkim) may just have created the account.
-        let append = u.extraGroups.isEmpty ? "" : " --append --groups \(shellQuote(u.extraGroups.joined(separator: ",")))"
-        s += "if getent passwd \(n) >/dev/null; then usermod --gid \(g)\(append)\(home) --shell \(shellQuote(u.shell)) \(n) >\"$S/out\" 2>&1 || fail user \(n) \"$S/out\"\n"
-        s += "else useradd --system --gid \(g)\(extra)\(home) --shell \(shellQuote(u.shell)) \(n) >\"$S/out\" 2>&1 || fail user \(n) \"$S/out\"; fi\n"
+        let append: ShellScript = u.extraGroups.isEmpty ? "" : " --append --groups \(groups)"
+        s += "if getent passwd \(n) >/dev/null; then usermod --gid \(g)\(append)\(home) --shell \(u.shell) \(n) >\"$S/out\" 2>&1 || fail user \(n) \"$S/out\"\n"
+        s += "else useradd --system --gid \(g)\(extra)\(home) --shell \(u.shell) \(n) >\"$S/out\" 2>&1 || fail user \(n) \"$S/out\"; fi\n"
         return s
     }
 
-    static func downloadScript(_ d: Download, contentChanged: Bool) -> String {
-        let p = shellQuote(d.path)
-        let mode = String(d.mode, radix: 8)
+    static func downloadScript(_ d: Download, contentChanged: Bool) -> ShellScript {
+        let p = d.path, temp = d.path + ".cmdeploy-new"
         guard contentChanged else {
-            return "chown root:root \(p) && chmod \(mode) \(p) || fail download \(p) /dev/null\n"
+            return "chown root:root \(p) && chmod \(octal: d.mode) \(p) || fail download \(p) /dev/null\n"
         }
-        let filter = d.extract.map { " | \($0)" } ?? ""
+        // The extract filter is the component's own shell (e.g. `tar -xzO iroh-relay`).
+        let filter: ShellScript = d.extract.map { " | \(raw: $0)" } ?? ""
         return """
-            step \(shellQuote("download " + d.url))
+            step \("download " + d.url)
             mkdir -p "$(dirname -- \(p))"
-            if ! { curl -fsSL --retry 2 --max-time 600 \(shellQuote(d.url))\(filter) >\(p).cmdeploy-new; } 2>"$S/out"; then rm -f \(p).cmdeploy-new; fail download \(shellQuote(d.url)) "$S/out"; fi
-            if [ "$(sha256sum <\(p).cmdeploy-new | cut -c1-64)" != \(d.sha256) ]; then
-              echo "sha256 is $(sha256sum <\(p).cmdeploy-new | cut -c1-64), expected \(d.sha256)" >"$S/out"; rm -f \(p).cmdeploy-new; fail download \(shellQuote(d.url)) "$S/out"
+            if ! { curl -fsSL --retry 2 --max-time 600 \(d.url)\(filter) >\(temp); } 2>"$S/out"; then rm -f \(temp); fail download \(d.url) "$S/out"; fi
+            if [ "$(sha256sum <\(temp) | cut -c1-64)" != \(d.sha256) ]; then
+              echo "sha256 is $(sha256sum <\(temp) | cut -c1-64), expected "\(d.sha256) >"$S/out"; rm -f \(temp); fail download \(d.url) "$S/out"
             fi
-            chmod \(mode) \(p).cmdeploy-new && sync -- \(p).cmdeploy-new && mv -f \(p).cmdeploy-new \(p) || fail download \(p) /dev/null
+            chmod \(octal: d.mode) \(temp) && sync -- \(temp) && mv -f \(temp) \(p) || fail download \(p) /dev/null
 
             """
     }
 
-    static func commandScript(_ c: GuardedCommand) -> String {
+    /// A component's command runs in a subshell as the component wrote it.
+    static func commandScript(_ c: GuardedCommand) -> ShellScript {
         """
-        step \(shellQuote("run " + c.name))
-        ( \(c.command) ) </dev/null >"$S/out" 2>&1 || fail command \(shellQuote(c.name)) "$S/out"
+        step \("run " + c.name)
+        ( \(raw: c.command) ) </dev/null >"$S/out" 2>&1 || fail command \(c.name) "$S/out"
 
         """
     }
@@ -130,7 +135,7 @@ enum ApplyScript {
     /// Directories, files (staged, validated, then moved into place), lines,
     /// removals and configure commands; then, for activate, daemon-reload,
     /// enable/disable and restarts in component order.
-    static func configureAndActivate(_ plan: Plan, _ desired: DesiredState, stages: Set<Stage>) -> String? {
+    static func configureAndActivate(_ plan: Plan, _ desired: DesiredState, stages: Set<Stage>) -> ShellScript? {
         let items = desired.items
         let configure = stages.contains(.configure) ? plan.changes(in: .configure, of: desired) : []
         let activateCommands = stages.contains(.activate) ? plan.changes(in: .activate, of: desired) : []
@@ -145,13 +150,12 @@ enum ApplyScript {
         // 1. Directories first: files may live in them.
         for ch in configure {
             guard case .directory(let d) = items[ch.index].resource else { continue }
-            let p = shellQuote(d.path)
-            s += "mkdir -p \(p) && chown \(shellQuote(d.owner + ":" + d.group)) \(p) && chmod \(String(d.mode, radix: 8)) \(p) || fail directory \(p) /dev/null\n"
+            s += "mkdir -p \(d.path) && chown \(d.owner + ":" + d.group) \(d.path) && chmod \(octal: d.mode) \(d.path) || fail directory \(d.path) /dev/null\n"
         }
         // 2. Stage changed file contents, grouped by target directory so a
         //    validation sees the new siblings together.
         var stageDirs: [String: Int] = [:]
-        var staged: [(File, String)] = []
+        var staged: [(File, ShellScript)] = []
         for ch in configure {
             guard case .file(let f) = items[ch.index].resource, ch.contentChanged || ch.detail.hasPrefix("replace") else { continue }
             let dir = dirname(f.path)
@@ -160,23 +164,26 @@ enum ApplyScript {
                 stageDirs[dir] = k
                 s += "mkdir -p \"$S/d\(k)\"\n"
                 if configure.contains(where: { if case .file(let g) = items[$0.index].resource { dirname(g.path) == dir && (g.validate?.contains("{dir}") ?? false) } else { false } }) {
-                    s += "[ -d \(shellQuote(dir)) ] && cp -a \(shellQuote(dir))/. \"$S/d\(k)/\" 2>/dev/null\n"
+                    s += "[ -d \(dir) ] && cp -a \(dir)/. \"$S/d\(k)/\" 2>/dev/null\n"
                 }
             }
             // A shell word: the staging folder in double quotes, the file's
-            // own name (e.g. from the operator's www folder) single-quoted.
-            let stagedPath = "\"$S/d\(k)/\"" + shellQuote(basename(f.path))
-            s += "base64 -d >\(stagedPath) <<'@@CMDEPLOY-EOF'\n\(Base64.encode(f.content).chunked(76))\n@@CMDEPLOY-EOF\n"
+            // own name (e.g. from the operator's www folder) quoted.
+            let stagedPath: ShellScript = "\"$S/d\(k)/\"\(basename(f.path))"
+            s += "base64 -d >\(stagedPath) <<'@@CMDEPLOY-EOF'\n\(raw: Base64.encode(f.content).chunked(76))\n@@CMDEPLOY-EOF\n"
             staged.append((f, stagedPath))
         }
         // 3. Validate every staged file before any of them replaces a live one.
+        //    The validate command is the component's shell; {file} and {dir}
+        //    become the quoted staged paths.
         for (f, stagedPath) in staged {
             guard let validate = f.validate else { continue }
-            let cmd = validate.replacingAll("{file}", with: stagedPath)
-                .replacingAll("{dir}", with: "\"$S/d\(stageDirs[dirname(f.path)]!)\"")
+            let stageDir: ShellScript = "\"$S/d\(stageDirs[dirname(f.path)]!)\""
+            let cmd = validate.replacingAll("{file}", with: stagedPath.text)
+                .replacingAll("{dir}", with: stageDir.text)
             s += """
-                step \(shellQuote("validate " + f.path))
-                ( \(cmd) ) </dev/null >"$S/out" 2>&1 || { echo "(validation exited with status $?)" >>"$S/out"; fail validate \(shellQuote(f.path)) "$S/out"; }
+                step \("validate " + f.path)
+                ( \(raw: cmd) ) </dev/null >"$S/out" 2>&1 || { echo "(validation exited with status $?)" >>"$S/out"; fail validate \(f.path) "$S/out"; }
 
                 """
         }
@@ -187,7 +194,7 @@ enum ApplyScript {
         let restarts = (stages.contains(.configure) ? plan.services : services)
             .filter { $0.verb == .restart || $0.verb == .reload }.map(\.unit)
         if !restarts.isEmpty {
-            s += "mkdir -p \(engineStateDir) && printf '%s\\n' \(restarts.map(shellQuote).joined(separator: " ")) >>\(pendingRestartsFile)\n"
+            s += "mkdir -p \(engineStateDir) && printf '%s\\n' \(words: restarts) >>\(pendingRestartsFile)\n"
         }
         // 5. Move staged files into place: each is copied beside its target
         //    (owner, mode, fsync), the renames are written to a journal, and
@@ -195,34 +202,34 @@ enum ApplyScript {
         //    live (the copies are cleaned up); a cut after it is finished by
         //    the next run's prelude, so no daemon sees a mix of old and new.
         if !staged.isEmpty {
-            var moves: [String] = []
+            var moves: [ShellScript] = []
             var targetDirs: [String] = []
             for (j, (f, stagedPath)) in staged.enumerated() {
-                let p = shellQuote(f.path), dir = dirname(f.path)
-                let temp = shellQuote(dir == "/" ? "/.cmdeploy-new.\(j)" : dir + "/.cmdeploy-new.\(j)")
-                s += "step \(shellQuote("file " + f.path)); mkdir -p \"$(dirname -- \(p))\"; prep \(stagedPath) \(temp) \(shellQuote(f.owner + ":" + f.group)) \(String(f.mode, radix: 8)) || fail file \(p) /dev/null\n"
+                let p = f.path, dir = dirname(f.path)
+                let temp = dir == "/" ? "/.cmdeploy-new.\(j)" : dir + "/.cmdeploy-new.\(j)"
+                s += "step \("file " + p); mkdir -p \"$(dirname -- \(p))\"; prep \(stagedPath) \(temp) \(f.owner + ":" + f.group) \(octal: f.mode) || fail file \(p) /dev/null\n"
                 moves.append("[ ! -e \(temp) ] || mv -f -- \(temp) \(p)")
                 if !targetDirs.contains(dir) { targetDirs.append(dir) }
             }
             let journal = Recovery.movesJournal
+            let journalText = moves.joined(separator: "\n").text + "\n"
             s += """
-                mkdir -p \(engineStateDir) && base64 -d >\(journal).new <<'@@CMDEPLOY-EOF' && sync -- \(journal).new && mv -f -- \(journal).new \(journal) && sync -- \(engineStateDir) || fail file \(journal) /dev/null
-                \(Base64.encode(Array((moves.joined(separator: "\n") + "\n").utf8)).chunked(76))
+                mkdir -p \(engineStateDir) && base64 -d >\(journal + ".new") <<'@@CMDEPLOY-EOF' && sync -- \(journal + ".new") && mv -f -- \(journal + ".new") \(journal) && sync -- \(engineStateDir) || fail file \(journal) /dev/null
+                \(raw: Base64.encode(Array(journalText.utf8)).chunked(76))
                 @@CMDEPLOY-EOF
                 sh \(journal) >"$S/out" 2>&1 || fail file \(journal) "$S/out"
-                sync -- \(targetDirs.map(shellQuote).joined(separator: " ")) 2>/dev/null; rm -f \(journal)
+                sync -- \(words: targetDirs) 2>/dev/null; rm -f \(journal)
 
                 """
         }
         for ch in configure {
             switch items[ch.index].resource {
             case .file(let f) where !(ch.contentChanged || ch.detail.hasPrefix("replace")):
-                let p = shellQuote(f.path)
-                s += "chown \(shellQuote(f.owner + ":" + f.group)) \(p) && chmod \(String(f.mode, radix: 8)) \(p) || fail file \(p) /dev/null\n"
+                s += "chown \(f.owner + ":" + f.group) \(f.path) && chmod \(octal: f.mode) \(f.path) || fail file \(f.path) /dev/null\n"
             case .line(let l):
                 s += lineScript(l)
             case .absent(let a):
-                s += "step \(shellQuote("remove " + a.path)); rm -rf -- \(shellQuote(a.path)) || fail remove \(shellQuote(a.path)) /dev/null\n"
+                s += "step \("remove " + a.path); rm -rf -- \(a.path) || fail remove \(a.path) /dev/null\n"
             case .command(let c):
                 s += commandScript(c)
             default: break
@@ -233,14 +240,14 @@ enum ApplyScript {
             s += "step 'systemctl daemon-reload'; systemctl daemon-reload >\"$S/out\" 2>&1 || fail systemd daemon-reload \"$S/out\"\n"
         }
         for a in services {
-            let u = shellQuote(a.unit)
+            let u = a.unit, verb = a.verb.rawValue
             // `systemctl cat` fails for a unit that does not exist
-            let guardPresent = a.onlyIfPresent ? "systemctl cat \(u) >/dev/null 2>&1 && " : ""
+            let guardPresent: ShellScript = a.onlyIfPresent ? "systemctl cat \(u) >/dev/null 2>&1 && " : ""
             s += """
-                step \(shellQuote("\(a.verb.rawValue) \(a.unit)"))
-                if \(guardPresent)! systemctl \(a.verb.rawValue) \(u) >"$S/out" 2>&1; then
+                step \(verb + " " + u)
+                if \(guardPresent)! systemctl \(verb) \(u) >"$S/out" 2>&1; then
                   { echo; systemctl status --no-pager --lines=0 \(u) 2>&1 | head -n 5; journalctl -u \(u) -n 15 --no-pager -o cat 2>/dev/null; } >>"$S/out"
-                  fail service \(shellQuote("\(a.verb.rawValue) \(a.unit)")) "$S/out"
+                  fail service \(verb + " " + u) "$S/out"
                 fi
 
                 """
@@ -254,19 +261,19 @@ enum ApplyScript {
         return s
     }
 
-    static func lineScript(_ l: LineInFile) -> String {
-        let p = shellQuote(l.path), line = shellQuote(l.line)
+    static func lineScript(_ l: LineInFile) -> ShellScript {
+        let p = l.path
         if let prefix = l.replacing {
             // Replace the first line starting with the prefix (dropping later
             // ones), or append. Values go through the environment so awk does
             // not interpret backslashes in them.
             return """
-                step \(shellQuote("line in " + l.path))
-                touch \(p) && P=\(shellQuote(prefix)) L=\(line) awk 'index($0, ENVIRON["P"]) == 1 { if (!done) print ENVIRON["L"]; done = 1; next } { print } END { if (!done) print ENVIRON["L"] }' \(p) >"$S/line" && cat "$S/line" >\(p) || fail line \(p) /dev/null
+                step \("line in " + p)
+                touch \(p) && P=\(prefix) L=\(l.line) awk 'index($0, ENVIRON["P"]) == 1 { if (!done) print ENVIRON["L"]; done = 1; next } { print } END { if (!done) print ENVIRON["L"] }' \(p) >"$S/line" && cat "$S/line" >\(p) || fail line \(p) /dev/null
 
                 """
         }
-        return "step \(shellQuote("line in " + l.path)); printf '%s\\n' \(line) >>\(p) || fail line \(p) /dev/null\n"
+        return "step \("line in " + p); printf '%s\\n' \(l.line) >>\(p) || fail line \(p) /dev/null\n"
     }
 
 }

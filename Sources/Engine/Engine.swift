@@ -129,16 +129,16 @@ public final class Engine {
     /// configure+activate).
     public func apply(_ plan: Plan, stages: Set<Stage> = Set(Stage.allCases)) throws {
         if stages.contains(.install), let script = ApplyScript.install(plan, desired) {
-            try runBatch("install", script)
+            try runBatch("install", script.text)
         }
         var ran = stages.contains(.install) && ApplyScript.install(plan, desired) != nil
         if let script = ApplyScript.configureAndActivate(plan, desired, stages: stages) {
-            try runBatch(stages.contains(.activate) ? "configure and activate" : "configure", script)
+            try runBatch(stages.contains(.activate) ? "configure and activate" : "configure", script.text)
             ran = true
         }
         // Every batch starts with the repairs; a plan of only repairs needs one.
         if !ran && !plan.repairs.isEmpty {
-            try runBatch("repair", ApplyScript.repair(desired))
+            try runBatch("repair", ApplyScript.repair(desired).text)
         }
     }
 
@@ -159,7 +159,7 @@ public final class Engine {
         // was made from (a package's postinst enables its units): repair
         // first, then plan again from what the host is now.
         if plan.facts.dpkgInterrupted || plan.facts.unfinishedMoves {
-            try runBatch("repair", ApplyScript.repair(desired))
+            try runBatch("repair", ApplyScript.repair(desired).text)
             (plan, probed) = try self.plan(withContent: withContent)
             onEvent(.planned(plan))
             try review(plan, probed)

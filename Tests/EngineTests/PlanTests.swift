@@ -70,7 +70,7 @@ import Support
         let fresh = try Plan.make(desired: d, probe: probe([.package(installed: false), .service(enabled: "", active: "inactive")]))
         #expect(fresh.services.map { "\($0.verb.rawValue) \($0.unit)" } == ["disable unbound-resolvconf.service", "stop unbound-resolvconf.service"])
         #expect(fresh.services.allSatisfy { $0.onlyIfPresent })
-        let script = try #require(ApplyScript.configureAndActivate(fresh, d, stages: Set(Stage.allCases)))
+        let script = try #require(ApplyScript.configureAndActivate(fresh, d, stages: Set(Stage.allCases))).text
         #expect(script.contains("systemctl cat unbound-resolvconf.service >/dev/null 2>&1 && ! systemctl disable"))
         // installed, unit absent for good: nothing to do, so a rerun stays empty
         let later = try Plan.make(desired: d, probe: probe([.package(installed: true), .service(enabled: "", active: "inactive")]))
@@ -101,11 +101,11 @@ import Support
             Service("postfix", restartOn: ["/etc/postfix/main.cf"])
         })])
         let p = try Plan.make(desired: d, probe: probe([file("old"), .service(enabled: "enabled", active: "active")]))
-        let configure = try #require(ApplyScript.configureAndActivate(p, d, stages: [.configure]))
+        let configure = try #require(ApplyScript.configureAndActivate(p, d, stages: [.configure])).text
         #expect(configure.contains(">>\(pendingRestartsFile)"))
         #expect(!configure.contains("rm -f \(pendingRestartsFile)"))
         #expect(!configure.contains("systemctl restart"))
-        let all = try #require(ApplyScript.configureAndActivate(p, d, stages: Set(Stage.allCases)))
+        let all = try #require(ApplyScript.configureAndActivate(p, d, stages: Set(Stage.allCases))).text
         #expect(all.contains("systemctl restart postfix.service") && all.contains("rm -f \(pendingRestartsFile)"))
     }
 
