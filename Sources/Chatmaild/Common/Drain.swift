@@ -95,9 +95,11 @@ public final class Drain: @unchecked Sendable {
     /// Keeps serving the open connections (and those still accepted from
     /// the listen queue) until none is left or `timeout` seconds passed.
     /// A connection with nothing in flight that delivered no bytes for
-    /// `quiet` seconds is closed by us. Returns the requests still
+    /// `quiet` seconds is closed by us (Dovecot closes its dict connections
+    /// after each reply, so a quiet one is rare; closing it races with a
+    /// request being written). Returns the requests still
     /// unanswered (0 on a clean stop).
-    public func serveOpenUntilQuiet(timeout: Double, quiet: Double = 0.5) -> Int {
+    public func serveOpenUntilQuiet(timeout: Double, quiet: Double = 2) -> Int {
         lock.withLock {
             draining = true
             keepReading = true
@@ -112,7 +114,12 @@ public final class Drain: @unchecked Sendable {
                 }.map(\.value)
                 return (idle, open.count)
             }
-            if left == 0 { break }
+            if left == 0 {
+                // None open: make sure twice, a connection may just be registering.
+                usleep(20_000)
+                if lock.withLock({ open.isEmpty }) { break }
+                continue
+            }
             for channel in idle { channel.close(promise: nil) }
             usleep(10_000)
         }

@@ -77,7 +77,14 @@ public final class DictServer {
             unlink(socketPath)
             usleep(100_000)
         }
-        channel.close(promise: nil)
+        // Stop accepting first and let the connections already accepted
+        // register on their event loops: closing the listener in the middle
+        // of an accept drops a connection NIO took but had not set up yet
+        // (Dovecot sees a reset). What is still queued stays in the listen
+        // queue: for the next process under socket activation.
+        try? channel.setOption(ChannelOptions.autoRead, value: false).wait()
+        usleep(50_000)
+        try? channel.close().wait()
         let left = drain.serveOpenUntilQuiet(timeout: timeout)
         if left == 0 {
             Log.info("\(name) stopped: every request read was answered")
