@@ -92,10 +92,14 @@ public final class FiltermailServer: @unchecked Sendable {
     /// Completes when the listener is closed.
     public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
 
-    /// Closes the listeners only (a graceful stop then drains the connections).
+    /// Closes the listeners only (a graceful stop then drains the
+    /// connections). Accepting stops first and the connections already
+    /// accepted get to register: closing mid-accept would drop one.
     public func closeListeners() {
-        httpChannel?.close(promise: nil)
-        channel.close(promise: nil)
+        let listeners = [channel] + (httpChannel.map { [$0] } ?? [])
+        for l in listeners { try? l.setOption(ChannelOptions.autoRead, value: false).wait() }
+        usleep(50_000)
+        for l in listeners { try? l.close().wait() }
     }
 
     public func close() -> EventLoopFuture<Void> {
