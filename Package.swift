@@ -111,6 +111,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                // EmbeddedChannel: decoders and handlers driven read by read.
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             // Hand-written mail read by path (byte-exact, CRLF and LF).
             exclude: ["Filtermail/Fixtures"]),

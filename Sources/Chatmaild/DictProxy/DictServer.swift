@@ -44,8 +44,11 @@ public final class DictServer {
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // The tracker sees the raw reads (activity for the drain);
+                    // the handler sees whole request lines.
                     try channel.pipeline.syncOperations.addHandlers(
                         Drain.Tracker(drain),
+                        ByteToMessageHandler(DictLineDecoder()),
                         DictConnectionHandler(service: service, pool: service.concurrentLookups ? pool : nil, drain: drain))
                 }
             }
@@ -100,18 +103,17 @@ public final class DictServer {
     }
 }
 
-/// Splits the byte stream into lines and feeds them to a DictSession.
-/// Replies leave in request order even when lookups finish out of order
-/// (offloaded to the pool, or answered later like TURN): each one gets a
-/// slot, and slots are written from the front as they fill.
+/// Feeds the request lines of one connection (framed by DictLineDecoder)
+/// to a DictSession. Replies leave in request order even when lookups
+/// finish out of order (offloaded to the pool, or answered later like TURN):
+/// each one gets a slot, and slots are written from the front as they fill.
 final class DictConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
+    typealias InboundIn = [UInt8]
     typealias OutboundOut = ByteBuffer
 
     private var session: DictSession
     private let pool: NIOThreadPool?
     private let drain: Drain?
-    private var input: ByteBuffer?
     private var queued: [DictRequest] = []
     /// Replies not yet written, in request order; nil while still pending.
     private var slots: [String?] = []
@@ -129,66 +131,29 @@ final class DictConnectionHandler: ChannelInboundHandler {
         self.drain = drain
     }
 
+    /// Only queues: the lines of one read are handled at its end, so an
+    /// over-long line anywhere in a read drops the requests before it
+    /// unhandled (the decoder reports it after passing those on).
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        var incoming = unwrapInboundIn(data)
-        if input == nil { input = incoming } else { input!.writeBuffer(&incoming) }
-        // Every line is held to the limit, however it arrived: complete in
-        // one read, or completed by this read after earlier ones.
-        var tooLong = false
-        scan: while let next = nextLine() {
-            switch next {
-            case .line(let bytes):
-                if !bytes.isEmpty {
-                    queued.append(DictRequest.parse(bytes: bytes))
-                    drain?.begin(context.channel)
-                }
-            case .tooLong:
-                tooLong = true
-                break scan
-            }
-        }
-        // The start of a line that is already too long, its newline not yet here.
-        if tooLong || (input?.readableBytes ?? 0) > DictServer.maxLineLength {
-            Log.warning("dict request line longer than \(DictServer.maxLineLength) bytes; closing connection")
-            closing = true
-            input = nil
-            for _ in queued { drain?.end(context.channel) }
-            queued.removeAll()
-            context.close(promise: nil)
-            return
-        }
-        process(context: context)
+        queued.append(DictRequest.parse(bytes: unwrapInboundIn(data)))
+        drain?.begin(context.channel)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        guard !closing else { return }
+        process(context: context)
         flush(context: context)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        context.close(promise: nil)
-    }
-
-    private enum Line {
-        /// A complete line without its newline (and a CR before it).
-        case line([UInt8])
-        /// A complete line over the limit; it stays unread.
-        case tooLong
-    }
-
-    /// The next complete line, nil if no newline is buffered.
-    private func nextLine() -> Line? {
-        guard var buf = input, let nl = buf.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
-        let length = nl - buf.readerIndex
-        guard length <= DictServer.maxLineLength else { return .tooLong }
-        var bytes = buf.readBytes(length: length)!
-        buf.moveReaderIndex(forwardBy: 1)
-        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-        if buf.readableBytes == 0 { input = nil } else {
-            if buf.readerIndex > 65536 { buf.discardReadBytes() }
-            input = buf
+        if let tooLong = error as? DictLineDecoder.TooLong, !closing {
+            Log.warning("dict request line longer than \(tooLong.limit) bytes; closing connection")
+            closing = true
+            for _ in queued { drain?.end(context.channel) }
+            queued.removeAll()
         }
-        return .line(bytes)
+        context.close(promise: nil)
     }
 
     private func process(context: ChannelHandlerContext) {

@@ -19,6 +19,14 @@ final class SMTPSessionHandler: ChannelInboundHandler {
     private let route: GateRoute
     private var settings: FiltermailSettings { route.settings }
     private var state = State.command
+    /// Unread input. The framing stays in this handler rather than in a
+    /// ByteToMessageDecoder because it depends on the session state: commands
+    /// and DATA share this buffer and switch mid-read at "DATA"; while a
+    /// message is re-injected the pipelined rest must stay unread (bounded,
+    /// 421 past it) and is taken up when the verdict arrives, which is no
+    /// read that would run a decoder again; and DATA's size limit drops the
+    /// unfinished tail of a line. A decoder would need the session's state
+    /// shared into it and a way to be re-run, i.e. the same logic split in two.
     private var input: ByteBuffer?
     private var sender: String?
     private var recipients: [String] = []
