@@ -19,8 +19,8 @@ enum ApplyScript {
         set -u
         LC_ALL=C; export LC_ALL
         DEBIAN_FRONTEND=noninteractive; export DEBIAN_FRONTEND
-        step() { printf '@@step\\t%s\\n' "$1"; }
-        fail() { printf '@@fail\\t%s\\t%s\\n' "$1" "$2"; [ -f "$3" ] && cat "$3"; exit 1; }
+        step() { \(TaggedLine.printf("@@step", "\"$1\"")); }
+        fail() { \(TaggedLine.printf("@@fail", "\"$1\"", "\"$2\"")); [ -f "$3" ] && cat "$3"; exit 1; }
 
         \(raw: Recovery.prelude(desired.items))
         """

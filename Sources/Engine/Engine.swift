@@ -196,26 +196,22 @@ public final class Engine {
         // run's repairs would take it for a leftover).
         let command = Recovery.takeLock + """
             t=$(mktemp /tmp/cmdeploy-script.XXXXXX) && cat >"$t" && : >"$t.log" || exit 1
-            CMDEPLOY_LOCKED=1 setsid -w sh -c 'sh "$1" </dev/null >>"$1.log" 2>&1; echo "@@exit $?" >>"$1.log"; rm -f "$1"' sh "$t" </dev/null >/dev/null 2>&1 &
+            CMDEPLOY_LOCKED=1 setsid -w sh -c 'sh "$1" </dev/null >>"$1.log" 2>&1; printf "@@exit\\t%s\\n" "$?" >>"$1.log"; rm -f "$1"' sh "$t" </dev/null >/dev/null 2>&1 &
             tail -s 0.1 -n +1 -f --pid=$! "$t.log"
-            rc=$(sed -n 's/^@@exit //p' "$t.log" | tail -n 1); rm -f "$t.log"
+            rc=$(sed -n 's/^@@exit\\t//p' "$t.log" | tail -n 1); rm -f "$t.log"
             exit "${rc:-1}"
             """
         var lastFail: (kind: String, subject: String)?
         var afterFail: [String] = []
         let result = try host.run(command, stdin: Array(script.utf8), timeout: 3600) { [onEvent] stream, line in
             guard stream == .stdout else { return }
-            if line.hasPrefix("@@step\t") {
-                onEvent(.stepStarted(String(line.dropFirst(7))))
-            } else if line.hasPrefix("@@wait\t") {
-                onEvent(.waiting(String(line.dropFirst(7))))
-            } else if line.hasPrefix("@@exit ") {
-                return
-            } else if line.hasPrefix("@@fail\t") {
-                let parts = line.split(separator: "\t", maxSplits: 2).map(String.init)
-                lastFail = (parts.count > 1 ? parts[1] : "step", parts.count > 2 ? parts[2] : "")
-            } else if lastFail != nil {
-                afterFail.append(line)
+            let marker = line.hasPrefix("@@") ? TaggedLine(line) : nil
+            switch marker?.tag {
+            case "@@step": onEvent(.stepStarted(marker!.rest(from: 0)))
+            case "@@wait": onEvent(.waiting(marker!.rest(from: 0)))
+            case "@@exit": return
+            case "@@fail": lastFail = (marker!.field(0) ?? "step", marker!.rest(from: 1))
+            default: if lastFail != nil { afterFail.append(line) }
             }
         }
         roundTrips += 1

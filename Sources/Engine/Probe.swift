@@ -87,14 +87,14 @@ public enum Probe {
               printf '%s\\t%s\\t%s\\t%s\\n' "$1" "$t" "$a" "$h"
               if [ "$4" = 1 ] && [ "$t" = f ] && [ "$h" != "$3" ]; then printf 'C%s\\t' "${1#R}"; base64 -w0 <"$2"; echo; fi
             }
-            printf 'F\\tarch\\t%s\\n' "$(uname -m)"
-            printf 'F\\tos\\t%s\\n' "$(. /etc/os-release 2>/dev/null; echo "${ID:-unknown} ${VERSION_ID:-}")"
-            if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then printf 'F\\tsystemd\\t1\\n'; sd=1; else printf 'F\\tsystemd\\t0\\n'; sd=0; fi
+            \(TaggedLine.printf("F", "arch", "\"$(uname -m)\"").text)
+            \(TaggedLine.printf("F", "os", "\"$(. /etc/os-release 2>/dev/null; echo \"${ID:-unknown} ${VERSION_ID:-}\")\"").text)
+            if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then \(TaggedLine.printf("F", "systemd", "1").text); sd=1; else \(TaggedLine.printf("F", "systemd", "0").text); sd=0; fi
             ip -o -4 addr show 2>/dev/null | awk '{ a = $4; sub(/\\/.*/, "", a); printf "F\\tipv4\\t%s\\n", a }'
             if command -v ss >/dev/null; then
               ss -ltunpH 2>/dev/null | sed 's/^/F\\tlisten\\t/'
             fi
-            if [ -f \(pendingRestartsFile) ]; then printf 'F\\tpending\\t%s\\n' "$(tr '\\n' ' ' <\(pendingRestartsFile))"; fi
+            if [ -f \(pendingRestartsFile) ]; then \(TaggedLine.printf("F", "pending", "\"$(tr '\\n' ' ' <\(pendingRestartsFile))\"").text); fi
 
             """ + Recovery.probeLines(items)
         // Packages are asked in one dpkg-query call.
@@ -154,8 +154,8 @@ public enum Probe {
         var complete = false
 
         for rawLine in output.split(separator: "\n", omittingEmptySubsequences: true) {
-            let f = rawLine.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            guard let tag = f.first else { continue }
+            let line = TaggedLine(rawLine)
+            let tag = line.tag, f = [tag] + line.fields
             if tag == "END" { complete = true; continue }
             if tag == "F", f.count >= 3 {
                 switch f[1] {

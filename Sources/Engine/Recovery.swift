@@ -56,11 +56,11 @@ package enum Recovery {
         let dirs = managedDirectories(items).map(shellQuote).joined(separator: " ")
         return """
             # A shared lock for the rest of the probe: no apply starts while it looks.
-            if ! { command exec 9>>\(lockPath) && flock -n -s 9; } 2>/dev/null; then printf 'F\\tbusy\\t%s\\n' "$(head -n 1 \(ownerPath) 2>/dev/null)"; fi
-            if [ -f \(guardPath) ] && grep -qx \(shellQuote(guardMarker)) \(guardPath); then printf 'F\\tguard\\t1\\n'; fi
-            if command -v dpkg >/dev/null && \(dpkgInterrupted()); then printf 'F\\tdpkg\\t1\\n'; fi
-            if [ -f \(movesJournal) ]; then printf 'F\\tmoves\\t1\\n'; fi
-            for p in /tmp/cmdeploy-apply.* /tmp/cmdeploy-script.*; do [ -e "$p" ] && printf 'F\\tleftover\\t%s\\n' "$p"; done
+            if ! { command exec 9>>\(lockPath) && flock -n -s 9; } 2>/dev/null; then \(TaggedLine.printf("F", "busy", "\"$(head -n 1 \(ownerPath) 2>/dev/null)\"").text); fi
+            if [ -f \(guardPath) ] && grep -qx \(shellQuote(guardMarker)) \(guardPath); then \(TaggedLine.printf("F", "guard", "1").text); fi
+            if command -v dpkg >/dev/null && \(dpkgInterrupted()); then \(TaggedLine.printf("F", "dpkg", "1").text); fi
+            if [ -f \(movesJournal) ]; then \(TaggedLine.printf("F", "moves", "1").text); fi
+            for p in /tmp/cmdeploy-apply.* /tmp/cmdeploy-script.*; do [ -e "$p" ] && \(TaggedLine.printf("F", "leftover", "\"$p\"").text); done
             for d in \(dirs); do [ -d "$d" ] && find "$d" -maxdepth 1 \(tempFileTest) -print; done 2>/dev/null | head -n 50 | sed 's/^/F\\tleftover\\t/'
 
             """
@@ -69,11 +69,11 @@ package enum Recovery {
     /// Shell lines that take the lock on descriptor 9, waiting up to
     /// `lockWait` seconds (telling the engine with `@@wait`), and record the owner.
     package static let takeLock = """
-        exec 9>>\(lockPath) || { printf '@@fail\\tlock\\t%s\\n' \(lockPath); exit 1; }
+        exec 9>>\(lockPath) || { \(TaggedLine.printf("@@fail", "lock", "\(lockPath)").text); exit 1; }
         if ! flock -n 9; then
-          printf '@@wait\\t%s\\n' "$(head -n 1 \(ownerPath) 2>/dev/null)"
+          \(TaggedLine.printf("@@wait", "\"$(head -n 1 \(ownerPath) 2>/dev/null)\"").text)
           if ! flock -w \(lockWait) 9; then
-            printf '@@fail\\tlock\\t%s\\n' \(lockPath)
+            \(TaggedLine.printf("@@fail", "lock", "\(lockPath)").text)
             echo "another apply held it for \(lockWait / 60) minutes ($(head -n 1 \(ownerPath) 2>/dev/null)); processes holding it:"
             for p in /proc/[0-9]*; do ls -l "$p/fd" 2>/dev/null | grep -q ' \(lockPath)$' && echo "  ${p#/proc/}: $(tr '\\0' ' ' <"$p/cmdline" | cut -c1-200)"; done
             exit 1

@@ -1,0 +1,32 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Engine
+@testable import Remote
+
+/// The engine's script protocols: what the shell side prints, the Swift
+/// side reads back field for field.
+@Suite struct TaggedLineTests {
+    @Test func printedByTheShellAndReadBack() throws {
+        let values = ["plain", "with space", "it's", "$(echo x)", "`y`", "back\\slash", "", "ünï"]
+        let script = values.map { TaggedLine.printf("F", "fact", "\($0)") }.joined(separator: "\n")
+        let r = try runTool("/bin/sh", ["-c", script.text], stderr: false)
+        #expect(r.status == 0)
+        let lines = r.output.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { TaggedLine($0) }
+        #expect(lines.map(\.tag) == Array(repeating: "F", count: values.count))
+        #expect(lines.map { $0.field(0) } == Array(repeating: "fact", count: values.count))
+        #expect(lines.map { $0.field(1) } == values)
+    }
+
+    @Test func shellWordsAreEvaluatedWhereThatIsTheIntent() throws {
+        let r = try runTool("/bin/sh", ["-c", "set -- 'a step'; " + TaggedLine.printf("@@step", "\"$1\"").text], stderr: false)
+        #expect(r.output == "@@step\ta step\n")
+    }
+
+    @Test func fieldsAndRest() {
+        let line = TaggedLine("@@fail\tservice\trestart postfix\textra")
+        #expect(line.tag == "@@fail" && line.field(0) == "service" && line.field(5) == nil)
+        #expect(line.rest(from: 1) == "restart postfix\textra")
+        #expect(TaggedLine("END") == TaggedLine(tag: "END", fields: []))
+    }
+}
