@@ -234,15 +234,14 @@ def cmd_report(a):
         times = [t for _, t in deliveries[m["id"]]] + [t for t, err in m["attempts"] if err]
         names = sorted({w for w in map(window_of, times) if w})
         (explained if names else unexplained).append((m, names))
-    # Known relay gap: for about a second around a restart of doveauth (its
-    # socket is gone; Dovecot's dict client waits a second before it tries
-    # again) or Dovecot (an auth worker dies mid-request), Dovecot answers a
-    # login of an existing account with a failure that Postfix words as a
-    # permanent 535. Elsewhere it is a failure.
-    gap_units = ("doveauth@", "dovecot@")
+    # Known relay gap: around a restart of Dovecot itself an auth worker may
+    # die mid-request, and Postfix words that failure as a permanent 535.
+    # A doveauth restart has no gap any more (its socket unit keeps the
+    # socket open, lookups wait in the queue): a 535 there is a failure.
+    gap_units = ("dovecot@",)
     refused_logins = [(m, t, err) for m in sent for t, err in m["attempts"] if err and "login of a working account refused" in err]
     outside = [(m, t, err) for m, t, err in refused_logins if not (window_of(t) or "").startswith(gap_units)]
-    check(not outside, "a working account's login refused (535) only around a doveauth or Dovecot restart, a known relay gap (%d of %d elsewhere)"
+    check(not outside, "a working account's login refused (535) only around a Dovecot restart, a known relay gap (%d of %d elsewhere)"
           % (len(outside), len(refused_logins)))
     for m, t, err in refused_logins:
         print("     %s: %s at %.1f s, %s (%s)" % ("refused login" if (m, t, err) in outside else "known relay gap",
