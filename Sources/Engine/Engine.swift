@@ -128,10 +128,9 @@ public final class Engine {
     /// Applies `plan` for the given stages: at most two execs (install, then
     /// configure+activate).
     public func apply(_ plan: Plan, stages: Set<Stage> = Set(Stage.allCases)) throws {
-        if stages.contains(.install), let script = ApplyScript.install(plan, desired) {
-            try runBatch("install", script.text)
-        }
-        var ran = stages.contains(.install) && ApplyScript.install(plan, desired) != nil
+        let install = stages.contains(.install) ? ApplyScript.install(plan, desired) : nil
+        if let script = install { try runBatch("install", script.text) }
+        var ran = install != nil
         if let script = ApplyScript.configureAndActivate(plan, desired, stages: stages) {
             try runBatch(stages.contains(.activate) ? "configure and activate" : "configure", script.text)
             ran = true

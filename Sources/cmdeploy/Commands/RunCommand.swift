@@ -38,11 +38,14 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var host: SSHHostOption
     @OptionGroup var global: GlobalOptions
 
-    func validate() throws {
-        // The environment's stages are checked like the option's: a typo is a usage error.
-        if stages == nil, let text = ProcessInfo.processInfo.environment["CMDEPLOY_STAGES"], !text.isEmpty,
-           StageList(argument: text) == nil {
-            throw ValidationError("CMDEPLOY_STAGES=\(text): \(StageList.expected)")
+    mutating func validate() throws {
+        // The environment's stages stand in for the option and are checked
+        // like it: a typo is a usage error.
+        if stages == nil, let text = ProcessInfo.processInfo.environment["CMDEPLOY_STAGES"], !text.isEmpty {
+            guard let parsed = StageList(argument: text) else {
+                throw ValidationError("CMDEPLOY_STAGES=\(text): \(StageList.expected)")
+            }
+            stages = parsed
         }
     }
 
@@ -55,8 +58,7 @@ struct RunCommand: ParsableCommand {
         options.websiteOnly = websiteOnly
         options.checkDNS = !skipDnsCheck
         options.chatmaildBinary = chatmaildBinary
-        let fromEnvironment = ProcessInfo.processInfo.environment["CMDEPLOY_STAGES"].flatMap(StageList.init(argument:))
-        options.stages = (stages ?? fromEnvironment)?.stages ?? Set(Stage.allCases)
+        options.stages = stages?.stages ?? Set(Stage.allCases)
         let printer = EventPrinter(mode: json ? .json : (Console.isTerminal ? .terminal : .plain))
         let outcome: RelayDeployment.Outcome
         do {
