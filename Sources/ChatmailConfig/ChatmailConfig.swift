@@ -11,10 +11,21 @@ import Darwin
 public struct PinnedDownload: Sendable, Equatable {
     public var url: String
     public var sha256: String
-    public init(url: String, sha256: String) {
+    /// Further URLs of the same file, tried in order when `url` fails.
+    public var mirrors: [String]
+    public init(url: String, sha256: String, mirrors: [String] = []) {
         self.url = url
         self.sha256 = sha256
+        self.mirrors = mirrors
     }
+}
+
+/// Which Dovecot packages a relay runs (`dovecot_packages`).
+public enum DovecotPackages: String, Sendable, Equatable, CaseIterable {
+    /// Builds without the 500 ms IDLE notification delay, by URL and sha256.
+    case patched
+    /// Debian's own packages from the host's apt sources.
+    case debian
 }
 
 /// How the relay gets its TLS certificate. As in the Python relay the first
@@ -110,8 +121,10 @@ public struct ChatmailConfig: Sendable {
     public var irohRelayDownload: PinnedDownload?
     public var turnDownload: PinnedDownload?
     public var mtailDownload: PinnedDownload?
-    /// Opt-in Dovecot .deb files (the latency-patched build the Python tool
-    /// installs), each with its sha256; empty: Debian's dovecot packages.
+    /// Which Dovecot the relay runs; `patched` unless chatmail.ini says `debian`.
+    public var dovecotPackages: DovecotPackages
+    /// Replacement .deb files for the pinned patched Dovecot builds, each
+    /// with its sha256; empty: the built-in pins.
     public var dovecotDebs: [PinnedDownload]
 
     /// Keys in [params] that no setting reads, with their line numbers.
@@ -359,6 +372,10 @@ struct ParamsReader {
         let turnDownload = try pinnedDownload("turn_download")
         let mtailDownload = try pinnedDownload("mtail_download")
         let dovecotDebs = try pinnedDebs("dovecot_debs")
+        let dovecotPackages = try choice("dovecot_packages", default: DovecotPackages.patched)
+        if dovecotPackages == .debian, !dovecotDebs.isEmpty {
+            throw error(entry("dovecot_debs")!, "lists .deb files, but dovecot_packages = debian installs Debian's packages; remove one of the two")
+        }
 
         let unused = section.entries.filter { !used.contains($0.key) }
         for u in unused {
@@ -395,7 +412,7 @@ struct ParamsReader {
             turnSocketPath: turnSocket, mailboxesDir: mailboxes, passdbPath: passdb,
             dnsForwarders: forwarders, dnsUnsignedZones: unsigned,
             irohRelayDownload: irohDownload, turnDownload: turnDownload, mtailDownload: mtailDownload,
-            dovecotDebs: dovecotDebs,
+            dovecotPackages: dovecotPackages, dovecotDebs: dovecotDebs,
             unusedKeys: unused, warnings: warnings)
     }
 
@@ -404,6 +421,18 @@ struct ParamsReader {
         let list = string(key).split(whereSeparator: { $0.isWhitespace }).map(String.init)
         for w in list { if let problem = check(w) { throw error(entry(key)!, problem) } }
         return list
+    }
+
+    /// One of an enumeration's raw values; empty: `fallback`.
+    mutating func choice<T: RawRepresentable & CaseIterable>(_ key: String, default fallback: T) throws(ConfigError) -> T
+    where T.RawValue == String {
+        let text = string(key)
+        if text.isEmpty { return fallback }
+        guard let value = T(rawValue: text.lowercased()) else {
+            let names = T.allCases.map { $0.rawValue }.joined(separator: " or ")
+            throw error(entry(key)!, "expected \(names), got \(quoted(text))")
+        }
+        return value
     }
 
     /// `URL SHA256`, or nil when empty.

@@ -132,6 +132,11 @@ public enum ConfigKeys {
         ConfigKey(
             name: "imap_compress", defaultText: "false",
             help: ["true: offer IMAP COMPRESS; this disables IMAP hibernation and costs memory."]),
+        ConfigKey(
+            name: "dovecot_packages", defaultText: "patched",
+            help: ["patched: Dovecot 2.3.21 builds without the 500 ms IMAP IDLE delay, pinned by sha256",
+                   "(new messages reach phones at once; updates come with cmdeploy).",
+                   "debian: Debian's own Dovecot (security updates from Debian, 0.5 s later delivery)."]),
 
         ConfigKey(
             name: "dns_forwarders", defaultText: "",
@@ -143,20 +148,19 @@ public enum ConfigKeys {
             help: ["Zones served without DNSSEC that the resolver must accept (e.g. \"test 10.in-addr.arpa\")."]),
         ConfigKey(
             name: "iroh_relay_download", defaultText: "",
-            help: ["URL SHA256 of the iroh-relay release archive to install; empty: iroh-relay is",
-                   "left out (this version knows no upstream pin)."]),
+            help: ["URL SHA256 of the iroh-relay release archive to install; empty: the pinned",
+                   "upstream release for the relay's architecture (v0.35.0)."]),
         ConfigKey(
             name: "turn_download", defaultText: "",
-            help: ["URL SHA256 of the chatmail-turn binary to install; empty: TURN is left out",
-                   "(this version knows no upstream pin)."]),
+            help: ["URL SHA256 of the chatmail-turn binary to install; empty: the pinned upstream",
+                   "release for the relay's architecture (v0.4)."]),
         ConfigKey(
             name: "mtail_download", defaultText: "",
             help: ["URL SHA256 of the mtail release archive to install; empty: the pinned upstream release."]),
         ConfigKey(
             name: "dovecot_debs", defaultText: "",
-            help: ["Opt-in: \"URL SHA256\" pairs (one per line) of Dovecot .deb files to install",
-                   "instead of Debian's, e.g. the latency-patched dovecot-core, -imapd and -lmtpd",
-                   "2.3.21+dfsg1-3 builds from https://download.delta.chat/dovecot/."]),
+            help: ["\"URL SHA256\" pairs (one per line) of the dovecot-core, -imapd and -lmtpd .deb",
+                   "files to install with dovecot_packages = patched; empty: the pinned upstream builds."]),
 
         ConfigKey(
             name: "filtermail_smtp_port", defaultText: "10080",

@@ -111,13 +111,19 @@ enum ApplyScript {
         }
         // The extract filter is the component's own shell (e.g. `tar -xzO iroh-relay`).
         let filter: ShellScript = d.extract.map { " | \(raw: $0)" } ?? ""
+        // Each URL in turn until one gives the pinned bytes; the failure
+        // report keeps what every URL answered.
         return """
             step \("download " + d.url)
-            mkdir -p "$(dirname -- \(p))"
-            if ! { curl -fsSL --retry 2 --max-time 600 \(d.url)\(filter) >\(temp); } 2>"$S/out"; then rm -f \(temp); fail download \(d.url) "$S/out"; fi
-            if [ "$(sha256sum <\(temp) | cut -c1-64)" != \(d.sha256) ]; then
-              echo "sha256 is $(sha256sum <\(temp) | cut -c1-64), expected "\(d.sha256) >"$S/out"; rm -f \(temp); fail download \(d.url) "$S/out"
-            fi
+            mkdir -p "$(dirname -- \(p))"; : >"$S/out"; dl_ok=
+            for dl_url in \(words: [d.url] + d.mirrors); do
+              if { curl -fsSL --retry 2 --max-time 600 "$dl_url"\(filter) >\(temp); } 2>>"$S/out"; then
+                dl_sum=$(sha256sum <\(temp) | cut -c1-64)
+                if [ "$dl_sum" = \(d.sha256) ]; then dl_ok=1; break; fi
+                echo "$dl_url: sha256 is $dl_sum, expected "\(d.sha256) >>"$S/out"
+              else echo "$dl_url: download failed" >>"$S/out"; fi
+            done
+            [ -n "$dl_ok" ] || { rm -f \(temp); fail download \(d.url) "$S/out"; }
             chmod \(octal: d.mode) \(temp) && sync -- \(temp) && mv -f \(temp) \(p) || fail download \(p) /dev/null
 
             """

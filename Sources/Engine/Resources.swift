@@ -140,12 +140,17 @@ public struct Service: Sendable, Equatable {
 /// filter the download is piped through (e.g. `tar -xzO iroh-relay`).
 public struct Download: Sendable, Equatable {
     public var url: String
+    /// Further URLs of the same file, tried in order when `url` fails or
+    /// serves other bytes.
+    public var mirrors: [String]
     public var sha256: String
     public var path: String
     public var mode: UInt32
     public var extract: String?
-    public init(_ url: String, sha256: String, to path: String, mode: UInt32 = 0o755, extract: String? = nil) {
+    public init(_ url: String, mirrors: [String] = [], sha256: String, to path: String, mode: UInt32 = 0o755,
+                extract: String? = nil) {
         self.url = url
+        self.mirrors = mirrors
         self.sha256 = sha256.lowercased()
         self.path = path
         self.mode = mode

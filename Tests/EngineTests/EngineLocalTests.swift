@@ -159,6 +159,34 @@ import Support
         }
     }
 
+    /// A download tries its URL, then each mirror, until one serves the
+    /// pinned bytes; when none does, the error keeps what each one answered.
+    @Test func downloadsFallBackToMirrorsAndCheckEachOne() throws {
+        let r = root
+        try "wrong\n".write(toFile: "\(r)/wrong.bin", atomically: true, encoding: .utf8)
+        try "right\n".write(toFile: "\(r)/right.bin", atomically: true, encoding: .utf8)
+        let right = try shell("sha256sum < \(r)/right.bin | cut -c1-64").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let mirrors = ["file://\(r)/wrong.bin", "file://\(r)/right.bin"]
+        try engine(Manifest {
+            Download("file://\(r)/missing.bin", mirrors: mirrors, sha256: right, to: "\(r)/bin/tool", mode: 0o640)
+        }).run(dryRun: false)
+        #expect(read("\(r)/bin/tool") == "right\n")
+        #expect(mode("\(r)/bin/tool") == 0o640)
+
+        let e = try engine(Manifest {
+            Download("file://\(r)/missing.bin", mirrors: [mirrors[0]], sha256: right, to: "\(r)/bin/other")
+        })
+        #expect {
+            try e.run(dryRun: false)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("file://\(r)/missing.bin: download failed")
+                && text.contains("file://\(r)/wrong.bin: sha256 is ") && text.contains("expected \(right)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(r)/bin/other"))
+        #expect(!FileManager.default.fileExists(atPath: "\(r)/bin/other.cmdeploy-new"))
+    }
+
     @Test func commandsRunWhenTheirTriggerChanges() throws {
         let r = root
         let manifest = Manifest {

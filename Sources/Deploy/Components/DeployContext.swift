@@ -30,6 +30,15 @@ public struct DeployContext: Sendable {
     }
 }
 
+extension DeployContext {
+    /// The relay's architecture as `uname -m` names it: the one chatmaild was
+    /// built for (the deploy refuses a chatmaild that does not match the
+    /// host), x86_64 when no binary is given.
+    public var architecture: String {
+        chatmaild.flatMap { Deployment.elfArchitecture($0.content) } ?? "x86_64"
+    }
+}
+
 /// A file on the deploying machine, read once.
 public struct LocalFile: Sendable {
     public var path: String

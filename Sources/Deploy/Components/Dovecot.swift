@@ -5,8 +5,10 @@ import Remote
 
 /// Dovecot: IMAP for Delta Chat clients and LMTP delivery from Postfix.
 /// Accounts, last-login and IMAP METADATA are answered by chatmaild over
-/// its dict sockets. Debian's own dovecot packages are used (the Python
-/// tool installs a patched build; see docs/mail.md).
+/// its dict sockets. By default the relay runs Dovecot builds without the
+/// 500 ms IDLE notification delay (`UpstreamPins.dovecot`, or the .deb files
+/// chatmail.ini lists), pinned against apt; `dovecot_packages = debian`
+/// chooses Debian's own packages (docs/mail.md).
 public struct Dovecot: Component {
     public let name = "dovecot"
     public init() {}
@@ -25,12 +27,14 @@ public struct Dovecot: Component {
         let statics = try files.map { File($0.path, text: try Templates.text($0.template)) }
         let sysctl = try Templates.text("dovecot/sysctl.conf")
         let mail = !context.disableMail
-        let debs = Self.debFiles(context.config)
-        let packages = ["dovecot-imapd", "dovecot-lmtpd"]
+        let debs = try Self.debFiles(context)
+        // What restarts Dovecot besides its files: the packages, or the .deb files.
+        let installed = debs.isEmpty ? ["dovecot-imapd", "dovecot-lmtpd"] : debs.map(\.path)
         return Manifest {
             if debs.isEmpty {
                 Package("dovecot-imapd")
                 Package("dovecot-lmtpd")
+                Self.returnToDebian
                 Absent(Self.pinPath)
             } else {
                 Self.debResources(debs)
@@ -49,34 +53,74 @@ public struct Dovecot: Component {
             // Dovecot logs in the host's local time instead of reading it per call.
             LineInFile("/etc/environment", line: "TZ=:/etc/localtime", replacing: "TZ=")
             Service("dovecot", enabled: mail, running: mail,
-                    restartOn: [Self.conf] + files.map(\.path) + packages + debs.map(\.path))
+                    restartOn: [Self.conf, Self.pinPath] + files.map(\.path) + installed)
         }
     }
 
     static let debDir = "/var/cache/cmdeploy/dovecot"
     static let pinPath = "/etc/apt/preferences.d/pin-dovecot"
 
-    /// dovecot_debs as host paths: the URL's file name, percent-decoded
-    /// (`%2B` is the `+` of `2.3.21+dfsg1`).
-    static func debFiles(_ c: ChatmailConfig) -> [(url: String, sha256: String, path: String)] {
-        c.dovecotDebs.map { deb in
+    /// The patched build's .deb files as host paths (the URL's file name,
+    /// percent-decoded: `%2B` is the `+` of `2.3.21+dfsg1`); empty with
+    /// `dovecot_packages = debian`. chatmail.ini's `dovecot_debs` replace the
+    /// pins for the relay's architecture.
+    static func debFiles(_ context: DeployContext) throws -> [(download: PinnedDownload, path: String)] {
+        let c = context.config
+        guard c.dovecotPackages == .patched else { return [] }
+        let debs: [PinnedDownload]
+        if !c.dovecotDebs.isEmpty {
+            debs = c.dovecotDebs
+        } else if let build = patchedBuild(context) {
+            debs = build.debs
+        } else {
+            throw ManifestError(message: """
+                dovecot: no patched Dovecot build for \(context.architecture) is pinned; set dovecot_debs \
+                (its .deb files with their sha256) or dovecot_packages = debian in \(c.path)
+                """)
+        }
+        return debs.map { deb in
             let raw = deb.url.split(separator: "/").last.map(String.init) ?? "dovecot.deb"
             let name = (raw.removingPercentEncoding ?? raw).replacingOccurrences(of: "/", with: "_")
-            return (deb.url, deb.sha256, debDir + "/" + name)
+            return (deb, debDir + "/" + name)
         }
     }
 
-    /// The opt-in .deb route: download with sha256 checks, install with dpkg
-    /// (apt resolves the libraries they need), and pin dovecot-* so apt's
-    /// upgrades do not swap Debian's build back in.
-    static func debResources(_ debs: [(url: String, sha256: String, path: String)]) -> [Resource] {
+    /// The pinned build for the relay's architecture (Debian 12; the deploy
+    /// checks the host's release against it once it has probed the host).
+    static func patchedBuild(_ context: DeployContext) -> UpstreamPins.DovecotBuild? {
+        let arch = UpstreamPins.debianArchitecture(context.architecture)
+        return UpstreamPins.dovecot.first { $0.architecture == arch }
+    }
+
+    /// Refuses pinned builds made for another Debian release than the host's
+    /// (`os` as the probe reports it, e.g. "debian 12"): their libraries would
+    /// not match. Operator-listed `dovecot_debs` are the operator's choice.
+    public static func checkRelease(_ context: DeployContext, hostOS: String, hostName: String) throws {
+        let c = context.config
+        guard c.dovecotPackages == .patched, c.dovecotDebs.isEmpty, let build = patchedBuild(context) else { return }
+        guard hostOS != "debian \(build.debianRelease)" else { return }
+        throw DeployFailure("""
+            \(hostName) runs \(hostOS.isEmpty ? "an unknown system" : hostOS), but the pinned patched Dovecot \
+            (\(build.version)) is built for Debian \(build.debianRelease). Set dovecot_packages = debian in \(c.path) \
+            to use the system's own Dovecot, or dovecot_debs to name builds for this system.
+            """)
+    }
+
+    /// The .deb route: download with sha256 checks, install with dpkg (apt
+    /// resolves the libraries they need), and pin dovecot-* so apt's upgrades
+    /// do not swap Debian's build back in. A relay on Debian's Dovecot is
+    /// upgraded in place: dpkg replaces the packages, the restart follows.
+    static func debResources(_ debs: [(download: PinnedDownload, path: String)]) -> [Resource] {
         let files = debs.map { shellQuote($0.path) }.joined(separator: " ")
         let dpkg = "dpkg --force-confdef --force-confold -i \(files)"
         // Installed when every file's package is installed at the file's version.
         let installed = "for f in \(files); do p=$(dpkg-deb -f \"$f\" Package) && v=$(dpkg-deb -f \"$f\" Version) && "
             + "[ \"$(dpkg-query -W -f='${Version}' \"$p\" 2>/dev/null)\" = \"$v\" ] || exit 1; done"
         // (a download creates its directory)
-        var r: [Resource] = debs.map { .download(Download($0.url, sha256: $0.sha256, to: $0.path, mode: 0o644)) }
+        var r: [Resource] = debs.map {
+            .download(Download($0.download.url, mirrors: $0.download.mirrors, sha256: $0.download.sha256,
+                               to: $0.path, mode: 0o644))
+        }
         r.append(.command(GuardedCommand(
             "install Dovecot .deb files",
             "export DEBIAN_FRONTEND=noninteractive; \(dpkg) || { apt-get -y --fix-broken install && \(dpkg); }",
@@ -84,6 +128,25 @@ public struct Dovecot: Component {
         r.append(.file(File(pinPath, text: "Package: dovecot-*\nPin: version *\nPin-Priority: -1\n")))
         return r
     }
+
+    /// `dovecot_packages = debian` on a relay that runs other builds (the
+    /// patched ones, from this tool or the Python one): apt never downgrades
+    /// by itself, so this installs the newest version apt's sources offer.
+    /// It runs only when the installed dovecot-core is not one of those.
+    static let returnToDebian = GuardedCommand(
+        "install Debian's Dovecot packages",
+        """
+        rm -f \(pinPath) && apt-get -q update && \
+        v=$(apt-cache madison dovecot-core | awk -F'|' 'NR == 1 { gsub(/ /, "", $2); print $2 }') && \
+        [ -n "$v" ] || { echo "apt's sources offer no dovecot-core"; exit 1; }
+        DEBIAN_FRONTEND=noninteractive apt-get -q -y --allow-downgrades -o Dpkg::Options::=--force-confdef \
+            -o Dpkg::Options::=--force-confold install dovecot-core="$v" dovecot-imapd="$v" dovecot-lmtpd="$v"
+        """,
+        unless: """
+            v=$(dpkg-query -W -f='${Version}' dovecot-core 2>/dev/null) || exit 0; \
+            apt-cache madison dovecot-core | awk -F'|' -v v="$v" '{ gsub(/ /, "", $2) } $2 == v { f = 1 } END { exit !f }'
+            """,
+        stage: .install)
 
     static func renderConf(_ c: ChatmailConfig) throws -> String {
         var values: [String: Any] = [

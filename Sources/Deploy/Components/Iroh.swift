@@ -19,14 +19,14 @@ public struct Iroh: Component {
 
     public func manifest(_ context: DeployContext) throws -> Manifest {
         let config = context.config
-        let download = try PinnedProgram.iroh.download(config)
+        let download = try PinnedProgram.iroh.download(context)
         let unitText = try Templates.text("iroh/iroh-relay.service")
         let tomlText = try Templates.text("iroh/iroh-relay.toml")
         return Manifest {
             // The host fetches the download with curl.
             Package("curl")
             // The iroh user comes from Base, which creates the relay's accounts.
-            Download(download.url, sha256: download.sha256, to: Iroh.archive, mode: 0o644)
+            Download(download.url, mirrors: download.mirrors, sha256: download.sha256, to: Iroh.archive, mode: 0o644)
             GuardedCommand("extract iroh-relay", Iroh.extractCommand,
                            unless: "test -x \(Iroh.binary)", onChangeOf: [Iroh.archive], stage: .install)
             File(Iroh.unit, text: unitText)

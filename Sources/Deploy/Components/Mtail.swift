@@ -11,17 +11,6 @@ struct Mtail: Component {
     static let unitPath = "/etc/systemd/system/mtail.service"
     static let programPath = "/etc/mtail/delivered_mail.mtail"
 
-    /// mtail 3.0.8 from google/mtail's releases. The sha256 is the one of
-    /// the extracted binary, which is what the engine checks.
-    static let upstream: [String: PinnedDownload] = [
-        "x86_64": PinnedDownload(
-            url: "https://github.com/google/mtail/releases/download/v3.0.8/mtail_3.0.8_linux_amd64.tar.gz",
-            sha256: "d55cb601049c5e61eabab29998dbbcea95d480e5448544f9470337ba2eea882e"),
-        "aarch64": PinnedDownload(
-            url: "https://github.com/google/mtail/releases/download/v3.0.8/mtail_3.0.8_linux_arm64.tar.gz",
-            sha256: "f748db8ad2a1e0b63684d4c8868cf6a373a20f7e6922e5ece601fff0ee00eb1a"),
-    ]
-
     func manifest(_ context: DeployContext) throws -> Manifest {
         let config = context.config
         let download = try config.mtailDownload ?? Self.upstreamDownload(context)
@@ -41,12 +30,10 @@ struct Mtail: Component {
         }
     }
 
-    /// The relay's architecture is the one chatmaild was built for: the
-    /// deploy refuses a chatmaild that does not match the host.
+    /// mtail 3.0.8 from google/mtail's releases, for the relay's architecture.
     static func upstreamDownload(_ context: DeployContext) throws -> PinnedDownload {
-        let arch = context.chatmaild.flatMap { Deployment.elfArchitecture($0.content) } ?? "x86_64"
-        guard let pin = upstream[arch] else {
-            throw DeployFailure("mtail has no upstream build for \(arch); set mtail_download in chatmail.ini")
+        guard let pin = UpstreamPins.mtail[context.architecture] else {
+            throw DeployFailure("mtail has no upstream build for \(context.architecture); set mtail_download in chatmail.ini")
         }
         return pin
     }

@@ -10,8 +10,8 @@ public enum Relay {
         list.append(LegacyRemove())    // LegacyRemoveDeployer
         list.append(Journald())        // JournaldDeployer
         list.append(Unbound())         // UnboundDeployer
-        if PinnedProgram.turn.source(context.config) != nil { list.append(Turn()) }   // TurnDeployer
-        if PinnedProgram.iroh.source(context.config) != nil { list.append(Iroh()) }   // IrohDeployer
+        if PinnedProgram.turn.source(context) != nil { list.append(Turn()) }   // TurnDeployer
+        if PinnedProgram.iroh.source(context) != nil { list.append(Iroh()) }   // IrohDeployer
         list.append(TLS())             // the TLS deployer of the config's mode
         list.append(Website())         // WebsiteDeployer
         list.append(Chatmaild())       // ChatmailVenvDeployer: the binary and its services
@@ -31,15 +31,9 @@ public enum Relay {
     /// Parts of the relay this deploy leaves out, and why; printed as warnings.
     public static func omissions(for context: DeployContext) -> [String] {
         if context.websiteOnly { return [] }
-        var notes: [String] = []
-        if PinnedProgram.turn.source(context.config) == nil {
-            notes.append("TURN (calls) is not installed: this version knows no pinned chatmail-turn build; "
-                + "set turn_download = URL SHA256 in \(context.config.path)")
-        }
-        if PinnedProgram.iroh.source(context.config) == nil {
-            notes.append("the local iroh relay (realtime apps) is not installed: this version knows no pinned "
-                + "iroh-relay build; set iroh_relay_download = URL SHA256 in \(context.config.path)")
-        }
-        return notes
+        return [
+            PinnedProgram.turn.omission(context, what: "TURN (calls)"),
+            PinnedProgram.iroh.omission(context, what: "the local iroh relay (realtime apps)"),
+        ].compactMap { $0 }
     }
 }

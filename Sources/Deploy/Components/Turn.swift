@@ -14,14 +14,14 @@ public struct Turn: Component {
 
     public func manifest(_ context: DeployContext) throws -> Manifest {
         let config = context.config
-        let download = try PinnedProgram.turn.download(config)
+        let download = try PinnedProgram.turn.download(context)
         let unitText = try Templates.render("turn/turnserver.service.mustache", [
             "realm": config.mailDomainBare, "socket": config.turnSocketPath,
         ])
         return Manifest {
             // The host fetches the download with curl.
             Package("curl")
-            Download(download.url, sha256: download.sha256, to: Turn.binary)
+            Download(download.url, mirrors: download.mirrors, sha256: download.sha256, to: Turn.binary)
             File(Turn.unit, text: unitText)
             Service("turnserver", restartOn: [Turn.binary, Turn.unit])
         }

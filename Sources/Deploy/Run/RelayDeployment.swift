@@ -89,6 +89,7 @@ public struct RelayDeployment {
             }
             if !options.websiteOnly {
                 try Deployment.checkMtailAddress(config, hostAddresses: probe.facts.ipv4Addresses, hostName: host.name)
+                try Dovecot.checkRelease(context, hostOS: probe.facts.os, hostName: host.name)
                 let conflicts = PortCheck.conflicts(context, listeners: probe.facts.listeners, host: host.name)
                 if !conflicts.isEmpty { throw DeployFailure(conflicts.joined(separator: "\n")) }
             }

@@ -1,4 +1,5 @@
 import Foundation
+import ChatmailConfig
 import Testing
 import TestSupport
 @testable import Deploy
@@ -12,23 +13,90 @@ import Support
         settingLines(try Dovecot().manifest(context).mailText("/etc/dovecot/dovecot.conf"))
     }
 
-    @Test func optInDebsReplaceDebiansPackagesAndArePinned() throws {
+    /// The default: the pinned patched build for the relay's architecture,
+    /// each file from download.delta.chat with GitHub as the fallback, pinned
+    /// against apt, and a restart when a file changes.
+    @Test(arguments: [(UInt16(0x3E), "amd64"), (UInt16(0xB7), "arm64")])
+    func patchedBuildByDefault(_ machine: UInt16, _ arch: String) throws {
+        let m = try Dovecot().manifest(try componentContext(arch: machine))
+        #expect(m.packages.isEmpty)
+        #expect(m.downloads.map(\.path) == ["core", "imapd", "lmtpd"].map {
+            "/var/cache/cmdeploy/dovecot/dovecot-\($0)_2.3.21+dfsg1-3_\(arch).deb"
+        })
+        let build = try #require(UpstreamPins.dovecot.first { $0.architecture == arch })
+        #expect(m.downloads.map(\.sha256) == build.debs.map(\.sha256))
+        for d in m.downloads {
+            #expect(d.url.hasPrefix("https://download.delta.chat/dovecot/dovecot-") && d.mode == 0o644)
+            #expect(d.mirrors.count == 1 && d.mirrors[0].hasPrefix("https://github.com/chatmail/dovecot/releases/download/"))
+        }
+        let install = try #require(m.command("install Dovecot .deb files"))
+        #expect(install.stage == .install && install.unless != nil)
+        #expect(m.command("install Debian's Dovecot packages") == nil)
+        #expect(m.text("/etc/apt/preferences.d/pin-dovecot") == "Package: dovecot-*\nPin: version *\nPin-Priority: -1\n")
+        let restart = try #require(m.mailService("dovecot")).restartOn
+        #expect(Set(restart).isSuperset(of: m.downloads.map(\.path) + ["/etc/apt/preferences.d/pin-dovecot"]))
+    }
+
+    /// chatmail.ini's dovecot_debs replace the pins (the lab's own builds).
+    @Test func listedDebsReplaceThePins() throws {
         let sum = String(repeating: "ab", count: 32)
-        let url = "https://download.delta.chat/dovecot/dovecot-core_2.3.21%2Bdfsg1-3_amd64.deb"
+        let url = "https://files.test/dovecot-core_2.3.19.1%2Bdfsg1-2.1%2Bdeb12u7%2Bchatlab1_amd64.deb"
         let m = try Dovecot().manifest(try componentContext(["dovecot_debs =", "    \(url) \(sum)",
                                                               "    https://x.example/dovecot-imapd_1_amd64.deb \(sum)"]))
         #expect(m.packages.isEmpty)
-        #expect(m.downloads.map(\.path) == ["/var/cache/cmdeploy/dovecot/dovecot-core_2.3.21+dfsg1-3_amd64.deb",
+        #expect(m.downloads.map(\.path) == ["/var/cache/cmdeploy/dovecot/dovecot-core_2.3.19.1+dfsg1-2.1+deb12u7+chatlab1_amd64.deb",
                                             "/var/cache/cmdeploy/dovecot/dovecot-imapd_1_amd64.deb"])
-        #expect(m.downloads.allSatisfy { $0.sha256 == sum && $0.mode == 0o644 })
-        let install = try #require(m.command("install Dovecot .deb files"))
-        #expect(install.stage == .install && install.unless != nil)
-        #expect(m.text("/etc/apt/preferences.d/pin-dovecot") == "Package: dovecot-*\nPin: version *\nPin-Priority: -1\n")
+        #expect(m.downloads.allSatisfy { $0.sha256 == sum && $0.mode == 0o644 && $0.mirrors.isEmpty })
         #expect(m.mailService("dovecot")?.restartOn.contains(m.downloads[0].path) == true)
-        // Debian's packages by default, and no pin left behind
-        let plain = try Dovecot().manifest(try componentContext())
-        #expect(plain.packages.map(\.name) == ["dovecot-imapd", "dovecot-lmtpd"])
-        #expect(plain.absents.contains("/etc/apt/preferences.d/pin-dovecot"))
+    }
+
+    /// The opt-out: Debian's packages, no pin left behind, and a way back from
+    /// the patched build (apt alone never downgrades).
+    @Test func debianPackagesOnRequest() throws {
+        let m = try Dovecot().manifest(try componentContext(["dovecot_packages = debian"]))
+        #expect(m.packages.map(\.name) == ["dovecot-imapd", "dovecot-lmtpd"])
+        #expect(m.downloads.isEmpty)
+        #expect(m.absents.contains("/etc/apt/preferences.d/pin-dovecot"))
+        let back = try #require(m.command("install Debian's Dovecot packages"))
+        #expect(back.stage == .install)
+        #expect(back.command.contains("--allow-downgrades") && back.command.contains("rm -f /etc/apt/preferences.d/pin-dovecot"))
+        #expect(back.unless?.contains("apt-cache madison dovecot-core") == true)
+        #expect(Set(try #require(m.mailService("dovecot")).restartOn).isSuperset(of: ["dovecot-imapd", "dovecot-lmtpd", Dovecot.pinPath]))
+    }
+
+    @Test func dovecotPackagesChoicesAndConflicts() throws {
+        #expect(try componentContext().config.dovecotPackages == .patched)
+        #expect(try componentContext(["dovecot_packages = Debian"]).config.dovecotPackages == .debian)
+        let bad = #expect(throws: ConfigError.self) { try componentContext(["dovecot_packages = stock"]) }
+        #expect(bad?.message == "expected patched or debian, got \"stock\"")
+        let both = #expect(throws: ConfigError.self) {
+            try componentContext(["dovecot_packages = debian",
+                                  "dovecot_debs = https://x.example/dovecot-core.deb \(String(repeating: "a", count: 64))"])
+        }
+        #expect(both?.key == "dovecot_debs" && both?.message.contains("dovecot_packages = debian") == true)
+    }
+
+    /// No pinned build for the architecture: refused, naming both ways out.
+    @Test func anArchitectureWithoutABuildIsRefused() throws {
+        let e = #expect(throws: ManifestError.self) { try Dovecot().manifest(try componentContext(arch: 0xF3)) }
+        #expect(e?.message.contains("no patched Dovecot build for riscv64") == true)
+        #expect(e?.message.contains("dovecot_packages = debian") == true)
+        _ = try Dovecot().manifest(try componentContext(["dovecot_packages = debian"], arch: 0xF3))
+    }
+
+    /// The pins are Debian 12 builds: another release is refused once the
+    /// probe has named it, unless the operator chose packages explicitly.
+    @Test func theHostsReleaseMustMatchThePinnedBuild() throws {
+        try Dovecot.checkRelease(try componentContext(), hostOS: "debian 12", hostName: "h")
+        let e = #expect(throws: DeployFailure.self) {
+            try Dovecot.checkRelease(try componentContext(), hostOS: "debian 13", hostName: "relay.example.org")
+        }
+        #expect(e?.message.contains("relay.example.org runs debian 13") == true)
+        #expect(e?.message.contains("built for Debian 12") == true)
+        try Dovecot.checkRelease(try componentContext(["dovecot_packages = debian"]), hostOS: "debian 13", hostName: "h")
+        let sum = String(repeating: "a", count: 64)
+        try Dovecot.checkRelease(try componentContext(["dovecot_debs = https://x.example/dovecot-core.deb \(sum)"]),
+                                 hostOS: "debian 13", hostName: "h")
     }
 
     @Test func dovecotDebsMustBePairsOfDebURLAndSha256() throws {
@@ -81,7 +149,7 @@ import Support
         let s = try #require(m.mailService("dovecot"))
         #expect(s.enabled && s.running)
         #expect(Set(s.restartOn).isSuperset(of: ["/etc/dovecot/dovecot.conf", "/etc/dovecot/auth.conf",
-                                                 "/etc/dovecot/push_notification.lua", "dovecot-imapd"]))
+                                                 "/etc/dovecot/push_notification.lua"]))
         let off = try #require(try Dovecot().manifest(try MailConfigs.context(disableMail: true)).mailService("dovecot"))
         #expect(!off.enabled && !off.running)
         #expect(m.resources.contains(.line(LineInFile("/etc/environment", line: "TZ=:/etc/localtime", replacing: "TZ="))))

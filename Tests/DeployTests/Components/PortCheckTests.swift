@@ -25,13 +25,16 @@ import Support
     @Test func portsFollowTheConfig() throws {
         let plain = PortCheck.needs(try componentContext()).map(\.port)
         #expect(plain.contains(402) && plain.contains(25) && !plain.contains(3903))
+        // the iroh relay is installed by default (upstream's pin)
+        #expect(plain.contains(3340))
         var disabled = try componentContext()
         disabled.disableMail = true
         #expect(PortCheck.needs(disabled).map(\.port).contains(25))
         let c = try componentContext(domain: "_chat.example.org", ["filtermail_smtp_port = 11080", "mtail_address = 127.0.0.1", "iroh_relay = https://iroh.example.org"])
         let ports = PortCheck.needs(c).map(\.port)
         #expect(ports.contains(11080) && !ports.contains(10080))
-        #expect(!ports.contains(402) && !ports.contains(3340))
+        // an external iroh relay is announced, but the local one still runs (as upstream)
+        #expect(!ports.contains(402) && ports.contains(3340))
         #expect(ports.contains(3903) && ports.contains(3904))
     }
 

@@ -57,12 +57,35 @@ import Support
         #expect(!s.enabled && s.running)
     }
 
-    @Test func downloadsWithoutAPinAreRefusedNamingTheKey() throws {
-        let config = try testConfig("mail_domain = chat.example.org")
-        let iroh = #expect(throws: ManifestError.self) { try Iroh().manifest(DeployContext(config: config)) }
-        #expect(iroh?.message.contains("set iroh_relay_download = URL SHA256 in chatmail.ini") == true)
-        let turn = #expect(throws: ManifestError.self) { try Turn().manifest(DeployContext(config: config)) }
-        #expect(turn?.message.contains("set turn_download = URL SHA256 in chatmail.ini") == true)
+    /// Without the keys a relay gets upstream's release for its architecture
+    /// (the one chatmaild is built for); an architecture without one is
+    /// refused, naming the key to set, and the relay leaves it out with a note.
+    @Test(arguments: [(UInt16(0x3E), "x86_64"), (UInt16(0xB7), "aarch64")])
+    func defaultDownloadsAreTheUpstreamPins(_ machine: UInt16, _ arch: String) throws {
+        let context = try componentContext(arch: machine)
+        let iroh = try Iroh().manifest(context).downloads
+        #expect(iroh == [Download(UpstreamPins.iroh[arch]!.url, sha256: UpstreamPins.iroh[arch]!.sha256,
+                                  to: Iroh.archive, mode: 0o644)])
+        #expect(iroh[0].url.hasSuffix("iroh-relay-v0.35.0-\(arch)-unknown-linux-musl.tar.gz"))
+        let turn = try Turn().manifest(context).downloads
+        #expect(turn == [Download(UpstreamPins.turn[arch]!.url, sha256: UpstreamPins.turn[arch]!.sha256, to: Turn.binary)])
+        #expect(turn[0].url.hasSuffix("/v0.4/chatmail-turn-\(arch)-linux"))
+        let names = Relay.components(for: context).map(\.name)
+        #expect(names.contains("turn") && names.contains("iroh"))
+        #expect(Relay.omissions(for: context).isEmpty)
+    }
+
+    @Test func anArchitectureWithoutPinsIsRefusedNamingTheKey() throws {
+        let context = try componentContext(arch: 0xF3)   // riscv64
+        let iroh = #expect(throws: ManifestError.self) { try Iroh().manifest(context) }
+        #expect(iroh?.message.contains("for riscv64") == true)
+        #expect(iroh?.message.contains("set iroh_relay_download = URL SHA256 in \(context.config.path)") == true)
+        let turn = #expect(throws: ManifestError.self) { try Turn().manifest(context) }
+        #expect(turn?.message.contains("set turn_download = URL SHA256 in \(context.config.path)") == true)
+        let names = Relay.components(for: context).map(\.name)
+        #expect(!names.contains("turn") && !names.contains("iroh"))
+        let notes = Relay.omissions(for: context)
+        #expect(notes.count == 2 && notes.allSatisfy { $0.contains("riscv64") })
     }
 
     @Test func turn() throws {
