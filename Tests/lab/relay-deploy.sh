@@ -99,8 +99,49 @@ check "relay1: postconf -n shows our settings" on relay1 "postconf -n | grep -qx
 check "relay1: doveconf -n shows our settings" on relay1 "doveconf -n | grep -q 'ssl_cert = </var/lib/acme/live/$D1/fullchain' && doveconf -n | grep -q '/home/vmail/mail/$D1'"
 check "relay1: nginx -T shows our settings" on relay1 "nginx -T 2>/dev/null | grep -q 'server_name $D1' && nginx -T 2>/dev/null | grep -q 'ssl_preread on'"
 check "relay1: /etc/chatmail-version written" on relay1 "test -s /etc/chatmail-version"
+# dovecot_debs (relays.sh): the lab's own build without the IDLE delay
+# (scripts/lab build), installed from the file server like upstream's on a real host
+dovecot_from_debs() {
+    local want; want=$(awk '$2 ~ /^dovecot-core_.*\.deb$/ { print $2 }' "$LAB_FILES_DIR/SHA256SUMS" | cut -d_ -f2)
+    [ -n "$want" ] || { echo "no dovecot-core .deb on the lab file server"; return 1; }
+    on "relay$1" "want='$want';" '
+        for p in dovecot-core dovecot-imapd dovecot-lmtpd; do
+            s=$(dpkg-query -W -f="\${Version} \${Status}" $p)
+            [ "${s#*:}" = "$want install ok installed" ] || { echo "$p: $s (want $want)"; exit 1; }
+            [ -f /var/cache/cmdeploy/dovecot/${p}_${want}_$(dpkg --print-architecture).deb ] || { echo "no cached .deb of $p"; exit 1; }
+        done
+        grep -qx "Pin-Priority: -1" /etc/apt/preferences.d/pin-dovecot'
+}
+check "relay1: Dovecot is the lab's patched build (dovecot_debs), pinned" dovecot_from_debs 1
 check "relay1: cmdeploy dns --zonefile, zone published" publish_full_zone 1
 check "relay1: cmdeploy dns: all records correct" cm 1 dns
+
+# --- TURN credentials: chatmail-turn (the lab's stand-in) writes one
+# "expiry:password" line to every client of its socket, fresh each time ---
+# turn_socket N USER: two answers as USER on relay N, both well-formed, different
+turn_socket() { on "relay$1" runuser -u "$2" -- python3 - <<< "$TURN_CHECK"; }
+TURN_CHECK='
+import re, socket, time
+answers = []
+for _ in range(2):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect("/run/chatmail-turn/turn.socket")
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = s.recv(256)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    answers.append(data.decode())
+for a in answers:
+    m = re.fullmatch(r"([0-9]+):([A-Za-z0-9+/]{27}=)\n", a)
+    assert m and int(m.group(1)) > time.time() + 12 * 3600, repr(a)
+assert answers[0] != answers[1], answers
+'
+check "relay1: chatmail-turn hands out fresh credentials on its socket (root, twice)" turn_socket 1 root
+check "relay1: ... and to vmail, the user chatmail-metadata runs as" turn_socket 1 vmail
 
 # --- a mailbox, created by a first login, with one message in it ---
 if acct=$(new_account "$D1"); then
@@ -112,6 +153,14 @@ if acct=$(new_account "$D1"); then
     check "relay1: IMAP APPEND stores a message" imap -T "$TMP/msg.eml" "imaps://$D1/INBOX"
     check "relay1: the mailbox is on disk" on relay1 "find /home/vmail/mail/$D1/$ADDR -type f -path '*/cur/*' | grep -q ."
     mailbox_intact() { imap "imaps://$D1/INBOX;UID=1" | grep -q "Subject: $MARK"; }
+    # what a Delta Chat client asks for its calls: chatmail-metadata's answer
+    # with the credentials it got from chatmail-turn's socket
+    turn_metadata() {
+        local out; out=$(imap "imaps://$D1/" -X 'GETMETADATA "" (/shared/vendor/deltachat/turn)') || return 1
+        grep -Eq "^\* METADATA \"\" \(/shared/vendor/deltachat/turn \"$D1:3478:[0-9]{10}:[A-Za-z0-9+/]{27}=\"\)" <<< "$out" \
+            || { echo "$out"; return 1; }
+    }
+    check "relay1: IMAP METADATA /shared/vendor/deltachat/turn has TURN credentials" turn_metadata
 else
     fail "relay1: /new for a mailbox" "$acct"
     mailbox_intact() { false; }
@@ -202,19 +251,10 @@ check_fails "relay2: deploy refused, naming the port and the process" \
 check "relay2: ... and nothing was installed" on relay2 '! dpkg -s nginx >/dev/null 2>&1 && ! dpkg -s postfix >/dev/null 2>&1'
 check "relay2: the stranger stops" on relay2 'systemctl stop squatter'
 
-# --- relay2: self-signed "_" domain beside relay1, Dovecot from .deb files ---
-# The opt-in for the latency-patched Dovecot, fed with the lab repo's own
-# Debian builds (the patched ones are not reachable offline).
-debs=
-for p in dovecot-core dovecot-imapd dovecot-lmtpd; do
-    f=$(cd "$LAB_FILES_DIR/debian" && ls ${p}_*.deb | head -n 1)
-    debs="$debs ${LAB_FILES_URL}debian/${f//%/%25} $(sha256sum < "$LAB_FILES_DIR/debian/$f" | cut -c1-64)"
-done
-set_key "$RELAY2_INI" dovecot_debs "$debs"
+# --- relay2: self-signed "_" domain beside relay1 ---
 check "relay2: fresh deploy (self-signed, _ domain)" deploy_logged relay2-fresh 2
 check "relay2: every relay unit active, none failed" units_active 2 "$UNITS"
-check "relay2: Dovecot installed from the .deb files and pinned" on relay2 \
-    'ls /var/cache/cmdeploy/dovecot/dovecot-core_*.deb >/dev/null && dpkg -s dovecot-core | grep -q "^Status: install ok installed" && grep -qx "Pin-Priority: -1" /etc/apt/preferences.d/pin-dovecot'
+check "relay2: Dovecot is the lab's patched build (dovecot_debs), pinned" dovecot_from_debs 2
 check "relay2: no ACME on a self-signed relay" on relay2 "! systemctl is-active -q acmetool-redirector"
 self_signed() { client sh -c "openssl s_client -connect $(relay_ip 2):993 -servername $D2 </dev/null 2>/dev/null | openssl x509 -noout -subject -issuer" | grep -c "CN *= *$D2" | grep -qx 2; }
 check "relay2: the certificate is self-signed for $D2 (subject = issuer)" self_signed

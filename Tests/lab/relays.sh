@@ -27,11 +27,23 @@ cm() {
     client "$CMDEPLOY" "$@" --config "$(relay_ini "$n")" --ssh-host "$(relay_host "$n")" --ssh-config "$LAB_SSH_CONFIG"
 }
 
-# set_key INI KEY VALUE: set KEY in [params] (the only section of an init file)
+# set_key INI KEY VALUE: set KEY in [params] (the only section of an init
+# file); a VALUE of several lines goes onto indented continuation lines
 set_key() {
     local ini=$1 key=$2 value=$3
-    if grep -q "^$key *=" "$ini"; then sed -i "s|^$key *=.*|$key = $value|" "$ini"
-    else printf '%s = %s\n' "$key" "$value" >> "$ini"; fi
+    KEY=$key VALUE=$value awk '
+        function put(   n, i, l) {
+            if (index(ENVIRON["VALUE"], "\n")) {
+                n = split(ENVIRON["VALUE"], l, "\n"); print ENVIRON["KEY"] " ="
+                for (i = 1; i <= n; i++) print "    " l[i]
+            } else print ENVIRON["KEY"] " = " ENVIRON["VALUE"]
+            done = 1
+        }
+        cont && /^[ \t]/ { next }   # the old value'"'"'s continuation lines
+        { cont = 0 }
+        !done && index($0, ENVIRON["KEY"]) == 1 && substr($0, length(ENVIRON["KEY"]) + 1) ~ /^ *=/ { put(); cont = 1; next }
+        { print }
+        END { if (!done) put() }' "$ini" > "$ini.new" && mv "$ini.new" "$ini"
 }
 
 # lab_pin FILE: "URL SHA256" of a file on the lab's file server
@@ -39,6 +51,21 @@ lab_pin() {
     local sum; sum=$(awk -v f="$1" '$2 == f { print $1 }' "$LAB_FILES_DIR/SHA256SUMS")
     [ -n "$sum" ] || { echo "no $1 on the lab file server" >&2; return 1; }
     echo "${LAB_FILES_URL}$1 $sum"
+}
+
+# lab_dovecot_debs: dovecot_debs for a lab relay, one "URL SHA256" line per
+# .deb of the lab's patched Dovecot (scripts/lab build puts them on the file
+# server); "+" written %2B in the URLs, as in upstream's pins
+lab_dovecot_debs() {
+    local p f pin lines=()
+    for p in dovecot-core dovecot-imapd dovecot-lmtpd; do
+        f=$(awk -v p="${p}_" 'index($2, p) == 1 && $2 ~ /\.deb$/ { print $2 }' "$LAB_FILES_DIR/SHA256SUMS")
+        [ -n "$f" ] && [ "$(wc -l <<< "$f")" = 1 ] \
+            || { echo "no single $p .deb on the lab file server (${f:-none}); run scripts/lab build" >&2; return 1; }
+        pin=$(lab_pin "$f") || return 1
+        lines+=("${pin//+/%2B}")
+    done
+    printf '%s\n' "${lines[@]}"
 }
 
 # write_ini N: a chatmail.ini for relay N that uses the lab's stand-ins
@@ -58,6 +85,9 @@ write_ini() {
     # mtail's pin is the hash of the extracted binary, which the engine checks
     local mtail=mtail_3.0.8_linux_$deb_arch.tar.gz
     set_key "$ini" mtail_download "${LAB_FILES_URL}$mtail $(tar -xzOf "$LAB_FILES_DIR/$mtail" mtail | sha256sum | cut -d' ' -f1)"
+    # Dovecot without the 500 ms IDLE delay, as upstream's relays get it
+    local debs; debs=$(lab_dovecot_debs) || return 1
+    set_key "$ini" dovecot_debs "$debs"
 }
 
 # publish_base_zone N: the records a first deploy needs (ACME validates the

@@ -47,14 +47,33 @@ client_build() {
 }
 
 cmd_build() {
+    local force= force_dovecot= a
+    for a in "$@"; do
+        case $a in
+            --force) force=1 ;;
+            --force-dovecot) force_dovecot=1 ;;
+            *) die "usage: scripts/lab build [--force] [--force-dovecot]" ;;
+        esac
+    done
     [ -r "$LAB_PACKAGES_FILE" ] || die "package list $LAB_PACKAGES_FILE not readable"
     cache_paths "$(cache_key)"     # never a running lab's old cache
     mkdir -p "$LAB_DIR"
     take_lock "$LAB_DIR/.lab-build.lock" 1800 "lab build"
     client_build
-    if [ "${1:-}" != --force ] && cache_current; then
-        log "cache is current ($BASE, $REPO); 'build --force' rebuilds it"; return 0
+    if [ -z "$force" ] && cache_current; then
+        log "cache is current ($BASE, $REPO); 'build --force' rebuilds it"
+    else
+        base_build
     fi
+    local version; version=$(repo_dovecot_version "$REPO")
+    [ -n "$version" ] || die "the offline repo $REPO carries no dovecot-core"
+    # The Dovecot build takes many minutes and needs nothing of the base:
+    # let other labs' builds have the lock meanwhile.
+    close_locks
+    dovecot_build "$version" "$force_dovecot"
+}
+
+base_build() {
     local users; users=$(cache_users "$BASE" "$REPO")
     [ -z "$users" ] || die "not rebuilding $BASE: a running lab uses it (run 'down' there first):"$'\n'"$users"
     if [ -d "$BASE" ] && grep -qs "lowerdir=$BASE," "$LAB_DIR"/*.ovl/lowerdir; then
@@ -130,6 +149,151 @@ cmd_build() {
     log "build done in $((SECONDS - t0))s: base $(du -sh "$BASE" | cut -f1), repo $(du -sh "$REPO" | cut -f1)"
 }
 
+# ---- the patched Dovecot --------------------------------------------------
+# Relays install Dovecot from .deb files pinned by URL and sha256 (the ini key
+# dovecot_debs); a real host downloads upstream's builds, which drop Dovecot's
+# 500 ms debounce of IMAP IDLE notifications. The lab cannot download them, so
+# it builds the equivalent from Debian's own source: the version the offline
+# repo carries (its .debs then need nothing the repo lacks), that one constant
+# set to 0, and a local version suffix. The build runs in a throw-away chroot
+# (nothing is installed on this machine) and is cached per version, so only
+# the first `build` of a machine pays for it.
+DOVECOT_PKGS=(dovecot-core dovecot-imapd dovecot-lmtpd)   # what a relay installs; the rest is discarded
+DOVECOT_WATCH=src/lib-storage/mailbox-watch.c
+
+dovecot_current() { [ -s "$1/SHA256SUMS" ]; }
+
+# dovecot_build_cleanup ROOT: the build chroot goes, whatever happened
+dovecot_build_cleanup() {
+    [ -e "$1" ] || return 0
+    ! mountpoint -q "$1/proc" || umount "$1/proc" || umount -l "$1/proc"
+    rm -rf --one-file-system "$1"
+}
+
+# dovecot_source ROOT WANT LOG: `apt-get source` Debian's dovecot WANT into
+# ROOT/build and print the version fetched. When the archive no longer
+# serves WANT's source (a mirror keeps only the newest upload of a suite),
+# the newest older revision of the same upstream release is taken instead:
+# same Build-Depends, so the same dependencies; the log says so.
+dovecot_source() {
+    local root=$1 want=$2 blog=$3 v u upstream cands
+    upstream=${want#*:}; upstream=${upstream%-*}
+    cands=$(chroot "$root" apt-cache showsrc dovecot 2> /dev/null | awk '/^Version: / { print $2 }' | sort -u |
+        while read -r v; do
+            u=${v#*:}; u=${u%-*}
+            [ "$u" = "$upstream" ] && dpkg --compare-versions "$v" lt "$want" && echo "$v"
+        done | sort -rV)
+    for v in "$want" $cands; do
+        rm -rf "$root/build"; mkdir -p "$root/build"
+        if chroot "$root" sh -c 'cd /build && apt-get -q source --only-source "dovecot=$1"' sh "$v" >> "$blog" 2>&1; then
+            echo "$v"; return 0
+        fi
+        log "the archive does not serve the source of dovecot $v"
+    done
+    return 1
+}
+
+# dovecot_build VERSION FORCE: the patched dovecot-core, -imapd, -lmtpd for
+# the repo's Dovecot VERSION into dovecot_cache_of VERSION, unless it is
+# there already (or FORCE is non-empty). Built into CACHE.new, then renamed:
+# a failed or interrupted build leaves no half cache.
+dovecot_build() {
+    local version=$1 force=$2 cache
+    cache=$(dovecot_cache_of "$version")
+    if [ -z "$force" ] && dovecot_current "$cache"; then
+        log "patched Dovecot is current ($cache); 'build --force-dovecot' rebuilds it"; return 0
+    fi
+    take_lock "$LAB_DIR/.lab-dovecot-build.lock" 7200 "Dovecot build"
+    if [ -z "$force" ] && dovecot_current "$cache"; then log "patched Dovecot built meanwhile: $cache"; return 0; fi
+
+    local root=$LAB_DIR/lab-dovecot-build new=$cache.new blog=$LAB_DIR/lab-dovecot-build.log t0=$SECONDS
+    local arch; arch=$(dpkg --print-architecture)
+    dovecot_build_cleanup "$root"; rm -rf "$new"
+    trap "dovecot_build_cleanup $(printf %q "$root"); rm -rf $(printf %q "$new")" EXIT   # (locals are gone by then)
+    trap 'exit 130' INT TERM HUP
+    : > "$blog"
+    log "Dovecot $version without the IDLE notification delay: build chroot (log: $blog)"
+    debootstrap --foreign --variant=minbase "$LAB_SUITE" "$root" "$LAB_MIRROR" >> "$blog" 2>&1 \
+        || die "debootstrap (download) failed, see $blog"
+    mkdir -p "$root/etc/dpkg/dpkg.cfg.d"; echo force-unsafe-io > "$root/etc/dpkg/dpkg.cfg.d/lab-unsafe-io"
+    chroot "$root" /debootstrap/debootstrap --second-stage >> "$blog" 2>&1 || die "debootstrap (install) failed, see $blog"
+    printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"; chmod 755 "$root/usr/sbin/policy-rc.d"
+    cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+    local t s
+    for t in deb deb-src; do
+        for s in "$LAB_MIRROR $LAB_SUITE" "$LAB_MIRROR $LAB_SUITE-updates" "$LAB_SECURITY_MIRROR $LAB_SUITE-security"; do
+            echo "$t $s main"
+        done
+    done > "$root/etc/apt/sources.list"
+    mount -t proc proc "$root/proc"
+    local ch=(chroot "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8)
+    local apt=("${ch[@]}" apt-get -y -q --no-install-recommends)
+    "${apt[@]}" update >> "$blog" 2>&1 || die "apt-get update failed, see $blog"
+    "${apt[@]}" install build-essential dpkg-dev >> "$blog" 2>&1 || die "cannot install build-essential, see $blog"
+    log "build chroot ready ($((SECONDS - t0))s); apt-get source dovecot=$version"
+
+    local src; src=$(dovecot_source "$root" "$version" "$blog") || die "cannot fetch Debian's dovecot source, see $blog"
+    [ "$src" = "$version" ] || log "building from dovecot $src instead (same upstream release and Build-Depends), as version $version+$LAB_DOVECOT_REV"
+    local dir; dir=$(cd "$root/build" && echo dovecot-*/)
+    dir=/build/${dir%/}
+    [ -f "$root$dir/debian/changelog" ] || die "no unpacked dovecot source in $root/build, see $blog"
+    "${apt[@]}" build-dep "$dir" >> "$blog" 2>&1 || die "cannot install dovecot's build dependencies, see $blog"
+    log "source and build dependencies in place ($((SECONDS - t0))s)"
+
+    # The change: the one constant, checked before and after.
+    local f=$root$dir/$DOVECOT_WATCH
+    [ "$(grep -c '^#define NOTIFY_DELAY_MSECS 500$' "$f" 2> /dev/null)" = 1 ] \
+        || die "'#define NOTIFY_DELAY_MSECS 500' not found (once) in $DOVECOT_WATCH of dovecot $src; the lab's change no longer applies"
+    cp -p "$f" "$f.orig"
+    sed -i 's/^#define NOTIFY_DELAY_MSECS 500$/#define NOTIFY_DELAY_MSECS 0/' "$f"
+    local change; change=$(cd "$root$dir" && diff -u --label "a/$DOVECOT_WATCH" --label "b/$DOVECOT_WATCH" "$DOVECOT_WATCH.orig" "$DOVECOT_WATCH" || true)
+    rm "$f.orig"
+    [ "$(grep -c '^#define NOTIFY_DELAY_MSECS 0$' "$f")" = 1 ] && [ "$(grep -c NOTIFY_DELAY_MSECS "$f")" = 2 ] \
+        || die "the edit of $DOVECOT_WATCH went wrong"
+    printf 'the change:\n%s\n' "$change" >> "$blog"
+    log "patched: $(grep -n '^#define NOTIFY_DELAY_MSECS' "$f" | sed "s|^|$DOVECOT_WATCH:|")"
+
+    # A local version above the repo's Debian build, as upstream's builds
+    # sort above Debian's: apt must never see the repo's Dovecot as an
+    # upgrade (`apt-get --fix-broken install` would otherwise swap it in).
+    # It is the repo's version plus the suffix also when the source is an
+    # older revision; the changelog entry says which source it is. The
+    # entry keeps the previous one's date: it sets SOURCE_DATE_EPOCH.
+    local built=$version+$LAB_DOVECOT_REV date cl=$root$dir/debian/changelog
+    date=$(chroot "$root" sh -c 'cd "$1" && dpkg-parsechangelog -S Date' sh "$dir") || die "cannot read $cl"
+    { printf 'dovecot (%s) UNRELEASED; urgency=medium\n\n' "$built"
+      printf '  * chatmail lab build: NOTIFY_DELAY_MSECS 0 in %s, no 500 ms\n' "$DOVECOT_WATCH"
+      printf '    debounce of IMAP IDLE notifications. Debian source %s.\n' "$src"
+      [ "$src" = "$version" ] || printf '  * The archive does not serve the source of %s: built from\n    %s, versioned above %s.\n' \
+          "$version" "$src" "$version"
+      printf '\n -- chatmail lab <root@localhost>  %s\n\n' "$date"
+      cat "$cl"; } > "$cl.new" && mv "$cl.new" "$cl"
+    [ "$(chroot "$root" sh -c 'cd "$1" && dpkg-parsechangelog -S Version' sh "$dir")" = "$built" ] \
+        || die "the changelog entry for $built did not take"
+
+    log "dpkg-buildpackage of dovecot $built (DEB_BUILD_OPTIONS='nocheck parallel=2'; about 25 min on 2 cores)"
+    local tb=$SECONDS
+    "${ch[@]}" DEB_BUILD_OPTIONS='nocheck parallel=2' sh -c 'cd "$1" && dpkg-buildpackage -B -uc -us' sh "$dir" >> "$blog" 2>&1 \
+        || die "dpkg-buildpackage failed, see $blog"
+    log "dpkg-buildpackage done in $((SECONDS - tb))s"
+
+    mkdir -p "$new"
+    local p deb
+    for p in "${DOVECOT_PKGS[@]}"; do
+        deb=$root/build/${p}_${built#*:}_$arch.deb
+        [ -f "$deb" ] && [ "$(dpkg-deb -f "$deb" Version)" = "$built" ] || die "no $deb after the build, see $blog"
+        cp "$deb" "$new/"
+    done
+    (cd "$new" && sha256sum -- *.deb > SHA256SUMS)
+    { echo "version $built"; echo "source dovecot $src (the offline repo has $version)"
+      echo "built $(date -u +%FT%TZ) in $((SECONDS - tb))s with DEB_BUILD_OPTIONS='nocheck parallel=2'"
+      echo "$change"; } > "$new/BUILD-INFO"
+    rm -rf "$cache"; mv "$new" "$cache"
+    dovecot_build_cleanup "$root"
+    trap - EXIT
+    log "patched Dovecot done in $((SECONDS - t0))s: $cache ($(du -sh "$cache" | cut -f1)): $(cd "$cache" && echo *.deb)"
+}
+
 # Labs of any LAB_NS share the cache: their host roots sit on the base,
 # their hosts bind-mount the repo, their clients use the keys.
 # cache_users BASE REPO: what uses this cache (labs of any LAB_NS share it)
@@ -142,18 +306,42 @@ cache_users() {
 # no lab runs at all.
 cmd_clean() {
     lab_is_up && die "the lab is up; run 'scripts/lab down' first"
-    local b r users busy=0
+    local b r users busy=0 keep_dovecot=()
     for b in "$LAB_DIR"/lab-base "$LAB_DIR"/lab-base-*; do
         case $b in *.new) continue ;; esac
         [ -e "$b" ] || continue
         r=${b/lab-base/lab-repo}
         users=$(cache_users "$b" "$r")
-        if [ -n "$users" ]; then log "keeping $b, in use:"$'\n'"$users"; busy=1; continue; fi
+        if [ -n "$users" ]; then
+            log "keeping $b, in use:"$'\n'"$users"; busy=1
+            keep_dovecot+=("$(dovecot_cache_for "$r")"); continue
+        fi
         rm -rf --one-file-system "$b" "$r" "$b.new" "$r.new"
         log "removed $b and $r"
     done
+    clean_dovecot
     if [ "$busy" = 0 ]; then
-        rm -rf --one-file-system "$KEYS" "$CLIENT" "$LAB_DIR/lab-build.log" "$LAB_DIR/lab-cache.stamp"
+        rm -rf --one-file-system "$KEYS" "$CLIENT" "$LAB_DIR/lab-build.log" "$LAB_DIR/lab-cache.stamp" \
+            "$LAB_DIR/lab-dovecot-build.log"
         log "removed the keys and the client"
     fi
+}
+
+# The patched Dovecot of every repo no running lab uses (keep_dovecot lists
+# those in use), and a build chroot a killed build left; nothing while a
+# Dovecot build runs.
+clean_dovecot() {
+    local fd d
+    exec {fd}> "$LAB_DIR/.lab-dovecot-build.lock"
+    if ! flock -n "$fd"; then
+        exec {fd}>&-; log "a Dovecot build runs: leaving the lab-dovecot-* caches alone"; return 0
+    fi
+    dovecot_build_cleanup "$LAB_DIR/lab-dovecot-build"
+    for d in "$LAB_DIR"/lab-dovecot-*; do
+        [ -d "$d" ] || continue
+        if printf '%s\n' "${keep_dovecot[@]}" | grep -qxF -- "$d"; then log "keeping $d, its repo is in use"; continue; fi
+        rm -rf --one-file-system "$d"
+        log "removed $d"
+    done
+    exec {fd}>&-
 }

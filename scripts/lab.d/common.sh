@@ -20,6 +20,20 @@ cache_key() {
       echo "base $LAB_BASE_PKGS"; lab_packages 2> /dev/null | sort -u; } | sha256sum | cut -c1-12
 }
 cache_paths() { BASE=$LAB_DIR/lab-base-$1; REPO=$LAB_DIR/lab-repo-$1; }
+# The patched Dovecot (build.sh) is cached per Dovecot version of the
+# offline repo: lab-dovecot-VERSION-chatlabN holds dovecot-core, -imapd and
+# -lmtpd .debs and their SHA256SUMS. Bump LAB_DOVECOT_REV when the change
+# to Debian's source changes (it is also the .debs' local version suffix).
+LAB_DOVECOT_REV=chatlab1
+repo_dovecot_version() {   # repo_dovecot_version REPO: dovecot-core's Version in REPO/Packages
+    awk '/^Package: / { p = $2 } p == "dovecot-core" && /^Version: / { print $2; exit }' "$1/Packages" 2> /dev/null
+}
+dovecot_cache_of() {       # dovecot_cache_of VERSION: its cache directory (file-name-safe)
+    echo "$LAB_DIR/lab-dovecot-$(sed 's/[^A-Za-z0-9.+-]/_/g' <<< "$1")-$LAB_DOVECOT_REV"
+}
+# the Dovecot cache of repo REPO, empty when REPO carries no dovecot-core
+dovecot_cache_for() { local v; v=$(repo_dovecot_version "$1"); [ -z "$v" ] || dovecot_cache_of "$v"; }
+
 # A running lab keeps using the cache it booted from.
 if [ -s "$LAB_RUN/cache" ]; then read -r BASE REPO < "$LAB_RUN/cache"; else cache_paths "$(cache_key)"; fi
 
@@ -43,7 +57,7 @@ take_lock() {
 
 # In a child that outlives this command (daemons, host supervisors): close the
 # lock descriptors, or the lock would be held for as long as the lab runs.
-close_locks() { local fd; for fd in "${LAB_LOCK_FDS[@]}"; do eval "exec $fd>&-"; done; }
+close_locks() { local fd; for fd in "${LAB_LOCK_FDS[@]}"; do eval "exec $fd>&-"; done; LAB_LOCK_FDS=(); }
 
 lab_is_up() { [ -e "/run/netns/$LAB_NS" ]; }
 need_up() { lab_is_up || die "the lab is not up (run: scripts/lab up)"; }

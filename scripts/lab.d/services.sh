@@ -37,7 +37,8 @@ EOF
 }
 
 # Small stand-ins for the binaries a deploy downloads outside apt, named like
-# the upstream release files, built reproducibly so their sha256 is stable.
+# the upstream release files, built reproducibly so their sha256 is stable;
+# and the lab's patched Dovecot .debs (scripts/lab build).
 make_files() {
     local arch deb_arch tmp n
     arch=$(uname -m); deb_arch=$(dpkg --print-architecture)
@@ -53,21 +54,9 @@ make_files() {
             mtail) listen="proto=tcp addr=127.0.0.1 port=3903" ;;   # --address=/--port= override
             *) listen="port=" ;;
         esac
-        cat > "$tmp/$n" <<STANDIN
-#!/bin/sh
-# lab stand-in for $n: says who it is; as a service it holds its port and idles
-case "\$1" in --version|-V|version) echo "$n lab-stand-in"; exit 0 ;; esac
-echo "$n lab stand-in started: \$*"
-$listen
-for a in "\$@"; do case "\$a" in --address=*) addr=\${a#*=} ;; --port=*) port=\${a#*=} ;; esac; done
-[ -n "\$port" ] || exec sleep infinity
-exec perl -MIO::Socket::IP -e '
-    my (\$name, \$proto, \$addr, \$port) = @ARGV;
-    my \$s = IO::Socket::IP->new(LocalHost => \$addr, LocalPort => \$port, Proto => \$proto, ReuseAddr => 1,
-        (\$proto eq "tcp" ? (Listen => 16) : ())) or die "\$name lab stand-in: cannot listen on \$addr \$port/\$proto: \$@\\n";
-    \$0 = \$name;   # on Linux this also sets the name ss and ps show
-    sleep;' "$n" "\$proto" "\$addr" "\$port"
-STANDIN
+        { printf '#!/bin/sh\n# lab stand-in for %s: says who it is; as a service it holds its port and idles\n' "$n"
+          printf 'name=%s\n%s\nsocket=\n' "$n" "$listen"
+          cat "$LAB_SCRIPTS/lab.d/stand-in.sh"; } > "$tmp/$n"
         chmod 755 "$tmp/$n"; touch -d @0 "$tmp/$n"
     done
     local tarz=(tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner)
@@ -76,7 +65,14 @@ STANDIN
     cp -p "$tmp/chatmail-turn" "$FILES/chatmail-turn-$arch-linux"
     cp -p "$tmp/filtermail" "$FILES/filtermail-$arch"
     rm -rf "$tmp"
-    (cd "$FILES" && sha256sum -- *.tar.gz *-linux filtermail-* > SHA256SUMS)
+    # The patched Dovecot for this lab's repo, under Debian's file names.
+    local dovecot f; dovecot=$(dovecot_cache_for "$REPO")
+    if [ -n "$dovecot" ] && [ -s "$dovecot/SHA256SUMS" ]; then
+        for f in "$dovecot"/*.deb; do ln -f "$f" "$FILES/" 2> /dev/null || cp -p "$f" "$FILES/"; done
+    else
+        log "no patched Dovecot for $REPO yet (run scripts/lab build): relays cannot get dovecot_debs from this lab"
+    fi
+    (cd "$FILES" && shopt -s nullglob && sha256sum -- *.tar.gz *-linux filtermail-* *.deb > SHA256SUMS)
     ln -sfn "$REPO" "$FILES/debian"    # the apt repo too, for LAB_APT=http
 }
 
