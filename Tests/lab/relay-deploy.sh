@@ -29,6 +29,10 @@ host_snapshot() {
 }
 
 write_ini 1 && write_ini 2 || { fail "write the relays' chatmail.ini"; finish; exit; }
+# Each relay starts with the other Dovecot than the one it keeps (relays.sh
+# relay_dovecot) and switches later: patched -> Debian's on relay1,
+# Debian's -> patched (the upgrade of an existing relay) on relay2.
+set_dovecot 1 patched && set_dovecot 2 debian || { fail "choose the relays' first Dovecot"; finish; exit; }
 check "relay1: publish A, MX and web names before the deploy" publish_base_zone 1
 check "relay2: publish A and MX before the deploy" publish_base_zone 2
 
@@ -243,6 +247,24 @@ check "relay1: each dict service got its socket from systemd" on relay1 '
 check "relay1: logins work on the handed-over sockets" mailbox_intact
 check "relay1: ... and the run after that changes nothing" no_changes 1
 
+# --- relay1: from the patched Dovecot back to Debian's (dovecot_packages = debian) ---
+dovecot_is_debians() {
+    on "relay$1" '
+        v=$(dpkg-query -W -f="\${Version}" dovecot-core)
+        case $v in *chatlab*|*2.3.21*) echo "dovecot-core $v is not Debian'"'"'s"; exit 1 ;; esac
+        for p in dovecot-imapd dovecot-lmtpd; do
+            [ "$(dpkg-query -W -f="\${Version}" $p)" = "$v" ] || { echo "$p differs from dovecot-core $v"; exit 1; }
+        done
+        apt-cache madison dovecot-core | grep -qF " $v " || { echo "$v is not from the apt sources"; exit 1; }
+        [ ! -e /etc/apt/preferences.d/pin-dovecot ] || { echo "pin-dovecot still there"; exit 1; }
+        systemctl is-active -q dovecot'
+}
+set_dovecot 1 debian
+check "relay1: run with dovecot_packages = debian" deploy_logged relay1-to-debian 1
+check "relay1: Debian's Dovecot installed (a downgrade), pin removed, Dovecot active" dovecot_is_debians 1
+check "relay1: the mailbox is intact after the switch" mailbox_intact
+check "relay1: ... and the run after that changes nothing" no_changes 1
+
 # --- relay2: a port held by another program stops the deploy before any change ---
 check "relay2: a stranger listens on 127.0.0.1:8443" on relay2 \
     'systemd-run --unit=squatter python3 -m http.server --bind 127.0.0.1 8443 && sleep 1 && ss -ltnH | grep -q 127.0.0.1:8443'
@@ -251,10 +273,21 @@ check_fails "relay2: deploy refused, naming the port and the process" \
 check "relay2: ... and nothing was installed" on relay2 '! dpkg -s nginx >/dev/null 2>&1 && ! dpkg -s postfix >/dev/null 2>&1'
 check "relay2: the stranger stops" on relay2 'systemctl stop squatter'
 
-# --- relay2: self-signed "_" domain beside relay1 ---
-check "relay2: fresh deploy (self-signed, _ domain)" deploy_logged relay2-fresh 2
+# --- relay2: self-signed "_" domain beside relay1, first on Debian's Dovecot ---
+check "relay2: fresh deploy (self-signed, _ domain, dovecot_packages = debian)" deploy_logged relay2-fresh 2
 check "relay2: every relay unit active, none failed" units_active 2 "$UNITS"
+check "relay2: Debian's Dovecot, no pin" dovecot_is_debians 2
+# a mailbox with a message, to see it survive the upgrade
+acct2=$(new_account "$D2" -k) && read -r ADDR2 PASS2 <<< "$acct2"
+imap2() { client "${CURL[@]}" -k --user "$ADDR2:$PASS2" "$@"; }
+check "relay2: IMAP APPEND stores a message" imap2 -T "$TMP/msg.eml" "imaps://$D2/INBOX"
+mailbox2_intact() { imap2 "imaps://$D2/INBOX;UID=1" | grep -q "Subject: $MARK"; }
+# --- relay2: upgraded in place to the patched Dovecot (the default) ---
+set_dovecot 2 patched
+check "relay2: run with the patched Dovecot (upgrade in place)" deploy_logged relay2-to-patched 2
 check "relay2: Dovecot is the lab's patched build (dovecot_debs), pinned" dovecot_from_debs 2
+check "relay2: Dovecot restarted and every unit active" units_active 2 "$UNITS"
+check "relay2: the mailbox is intact after the upgrade" mailbox2_intact
 check "relay2: no ACME on a self-signed relay" on relay2 "! systemctl is-active -q acmetool-redirector"
 self_signed() { client sh -c "openssl s_client -connect $(relay_ip 2):993 -servername $D2 </dev/null 2>/dev/null | openssl x509 -noout -subject -issuer" | grep -c "CN *= *$D2" | grep -qx 2; }
 check "relay2: the certificate is self-signed for $D2 (subject = issuer)" self_signed

@@ -46,6 +46,15 @@ set_key() {
         END { if (!done) put() }' "$ini" > "$ini.new" && mv "$ini.new" "$ini"
 }
 
+# del_key INI KEY: remove KEY (and its continuation lines) from the file
+del_key() {
+    KEY=$2 awk '
+        cont && /^[ \t]/ { next }
+        { cont = 0 }
+        index($0, ENVIRON["KEY"]) == 1 && substr($0, length(ENVIRON["KEY"]) + 1) ~ /^ *=/ { cont = 1; next }
+        { print }' "$1" > "$1.new" && mv "$1.new" "$1"
+}
+
 # lab_pin FILE: "URL SHA256" of a file on the lab's file server
 lab_pin() {
     local sum; sum=$(awk -v f="$1" '$2 == f { print $1 }' "$LAB_FILES_DIR/SHA256SUMS")
@@ -85,9 +94,27 @@ write_ini() {
     # mtail's pin is the hash of the extracted binary, which the engine checks
     local mtail=mtail_3.0.8_linux_$deb_arch.tar.gz
     set_key "$ini" mtail_download "${LAB_FILES_URL}$mtail $(tar -xzOf "$LAB_FILES_DIR/$mtail" mtail | sha256sum | cut -d' ' -f1)"
-    # Dovecot without the 500 ms IDLE delay, as upstream's relays get it
-    local debs; debs=$(lab_dovecot_debs) || return 1
-    set_key "$ini" dovecot_debs "$debs"
+    set_dovecot "$n" "$(relay_dovecot "$n")"
+}
+
+# The lab's standard pair: relay2 runs Dovecot without the 500 ms IDLE
+# delay (the default; the core suite runs against it), relay1 the opt-out,
+# Debian's own Dovecot.
+relay_dovecot() { [ "$1" = 1 ] && echo debian || echo patched; }
+
+# set_dovecot N patched|debian: which Dovecot relay N's ini asks for; patched
+# comes from the lab's own build on the file server (dovecot_debs), as
+# upstream's builds on a real host
+set_dovecot() {
+    local ini; ini=$(relay_ini "$1")
+    if [ "$2" = debian ]; then
+        del_key "$ini" dovecot_debs
+        set_key "$ini" dovecot_packages debian
+    else
+        local debs; debs=$(lab_dovecot_debs) || return 1
+        del_key "$ini" dovecot_packages
+        set_key "$ini" dovecot_debs "$debs"
+    fi
 }
 
 # publish_base_zone N: the records a first deploy needs (ACME validates the
