@@ -179,8 +179,11 @@ check_eq "$H2: unbound answers SERVFAIL for outside names" "SERVFAIL" \
     on "$H2" "dig @127.0.0.1 deb.debian.org A | grep -o 'status: [A-Z]*' | cut -d' ' -f2"
 
 # ---- a Delta Chat client runs inside the lab --------------------------------
-check_eq "lab client: deltachat-rpc-server runs" "$(cat "$LAB_DIR/lab-client/.lab-stamp")" \
+check_eq "lab client: deltachat-rpc-server runs" "$LAB_DELTACHAT_VERSION" \
     client "$LAB_DELTACHAT_RPC_SERVER" --version
+check "lab client: core's test suite of the same version is cached" \
+    grep -qx "format [0-9]* deltachat $LAB_DELTACHAT_VERSION" "$LAB_DIR/lab-client/.lab-stamp"
+check "lab client: core's test suite is unpacked" ls "$LAB_CORE_TESTS/tests/test_something.py"
 check "lab client: the Python RPC client imports" client "$LAB_PYTHON" -c "import deltachat_rpc_client"
 
 # ---- stop, start, reboot ------------------------------------------------

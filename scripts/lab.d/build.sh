@@ -33,16 +33,31 @@ cache_current() { [ -d "$BASE" ] && [ -d "$REPO" ]; }
 
 build_unmount() { local m=$BASE.new/proc; ! mountpoint -q "$m" || umount "$m"; }
 
-# A Delta Chat client for lab tests: the official RPC server (a static
-# binary in a wheel) and its Python client, in a venv from PyPI.
+# A Delta Chat client for lab tests, in a venv from PyPI: the official RPC
+# server (a static binary in a wheel), its Python client (with the pytest
+# plugin of core's online test suite) and that suite, all of one version
+# (LAB_DELTACHAT_VERSION). The suite's tests/ come from the client's sdist,
+# unpacked into $CLIENT/core-tests/tests (Tests/lab/core-suite/run adds what
+# the sdist lacks); its test dependencies go into the venv. The stamp names
+# LAB_CLIENT_FORMAT and the version.
 client_build() {
-    local want="$LAB_DELTACHAT_VERSION" venv=$CLIENT
+    local v=$LAB_DELTACHAT_VERSION venv=$CLIENT blog=$LAB_DIR/lab-build.log
+    local want="format $LAB_CLIENT_FORMAT deltachat $v"
     [ "$(cat "$venv/.lab-stamp" 2> /dev/null)" != "$want" ] || return 0
-    log "Delta Chat client $want -> $venv"
+    log "Delta Chat client and core test suite $v -> $venv"
     rm -rf "$venv"
+    local sdist=$venv/sdist tests=$venv/core-tests
     /usr/bin/python3 -m venv "$venv" \
-        && "$venv/bin/pip" install -q "deltachat-rpc-server==$want" "deltachat-rpc-client==$want" >> "$LAB_DIR/lab-build.log" 2>&1 \
-        || die "cannot install the Delta Chat client $want from PyPI, see $LAB_DIR/lab-build.log"
+        && "$venv/bin/pip" install -q "deltachat-rpc-server==$v" "deltachat-rpc-client==$v" \
+            imap-tools pytest pytest-timeout pytest-xdist pillow >> "$blog" 2>&1 \
+        && "$venv/bin/pip" download -q --no-binary :all: --no-deps -d "$sdist" "deltachat-rpc-client==$v" >> "$blog" 2>&1 \
+        || die "cannot install the Delta Chat client $v and its test suite from PyPI, see $blog"
+    mkdir -p "$tests"
+    tar -xzf "$sdist"/*.tar.gz -C "$tests" --strip-components=1 --wildcards '*/tests/*' \
+        && ls "$tests"/tests/test_*.py > /dev/null 2>&1 \
+        || die "the deltachat-rpc-client $v sdist ($(ls "$sdist")) has no tests/"
+    rm -rf "$sdist"
+    "$venv/bin/pip" freeze > "$tests/pip-freeze.txt"   # what the suite runs with
     echo "$want" > "$venv/.lab-stamp"
 }
 

@@ -20,8 +20,6 @@ import imaplib
 import json
 import os
 import queue
-import socket
-import sqlite3
 import ssl
 import sys
 import tempfile
@@ -32,6 +30,8 @@ from collections import deque
 
 from deltachat_rpc_client import DeltaChat, Rpc
 from deltachat_rpc_client._utils import AttrDict
+
+from labtls import pin_spki, verified_spki_hash   # TLS trust for relay1 (pebble CA)
 
 WAIT = 60           # seconds any single wait may take
 ATTACHMENT = 1_000_000
@@ -81,48 +81,6 @@ def bounded(what, fn, *args, timeout=WAIT):
     return box.get("value")
 
 
-# ---- TLS: the core trusts only its compiled-in Mozilla roots -------------
-
-def der_items(data, pos, end):
-    """Yields (start, header_len, content_len) of the DER items in data[pos:end]."""
-    while pos < end:
-        n = data[pos + 1]
-        head = 2
-        if n & 0x80:
-            k = n & 0x7F
-            n = int.from_bytes(data[pos + 2:pos + 2 + k], "big")
-            head += k
-        yield pos, head, n
-        pos += head + n
-
-
-def cert_spki(cert_der):
-    """The SubjectPublicKeyInfo of an X.509 certificate (DER)."""
-    _, h, n = next(der_items(cert_der, 0, len(cert_der)))          # Certificate
-    _, th, tn = next(der_items(cert_der, h, h + n))                 # tbsCertificate
-    fields = list(der_items(cert_der, h + th, h + th + tn))
-    if cert_der[fields[0][0]] == 0xA0:                              # [0] version
-        fields = fields[1:]
-    start, fh, fn = fields[5]   # serial, signature, issuer, validity, subject, spki
-    return cert_der[start:start + fh + fn]
-
-
-def verified_spki_hash(host, ca_bundle):
-    """Connects to host's TLS ports, verifies chain and name against the lab
-    CA (strict, Python's ssl), and returns the SPKI SHA-256 in base64, the
-    form the core keeps in its tls_spki table."""
-    ctx = ssl.create_default_context(cafile=ca_bundle)
-    hashes = set()
-    for port in (443, 465, 993):
-        with socket.create_connection((host, port), timeout=10) as raw, \
-                ctx.wrap_socket(raw, server_hostname=host) as tls:
-            spki = cert_spki(tls.getpeercert(binary_form=True))
-            hashes.add(base64.b64encode(hashlib.sha256(spki).digest()).decode())
-    if len(hashes) != 1:
-        raise Failed(f"{host}: ports 443/465/993 serve different keys")
-    return hashes.pop()
-
-
 # ---- accounts -------------------------------------------------------------
 
 class Client:
@@ -143,14 +101,8 @@ class Client:
         return f"{self.name} <{self.addr}>"
 
     def pin(self, host, spki_hash):
-        """Stores host's key in the core's SPKI store, as if an earlier strict
-        connection had seen it: the core then accepts exactly this key for
-        this host name (the name is still checked), nothing else."""
-        con = sqlite3.connect(self.db, timeout=10)
-        with con:
-            con.execute("INSERT OR REPLACE INTO tls_spki (host, spki_hash, timestamp) VALUES (?, ?, ?)",
-                        (host, spki_hash, int(time.time())))
-        con.close()
+        """The core accepts exactly this key for host (labtls.pin_spki)."""
+        pin_spki(self.db, host, spki_hash)
 
     def next_event(self, deadline, what):
         remaining = deadline - time.monotonic()
