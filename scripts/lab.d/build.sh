@@ -186,10 +186,11 @@ dovecot_build_cleanup() {
 }
 
 # dovecot_source ROOT WANT LOG: `apt-get source` Debian's dovecot WANT into
-# ROOT/build and print the version fetched. When the archive no longer
-# serves WANT's source (a mirror keeps only the newest upload of a suite),
-# the newest older revision of the same upstream release is taken instead:
-# same Build-Depends, so the same dependencies; the log says so.
+# ROOT/build and print the version fetched. When the archive does not serve
+# WANT's source (it keeps only the newest upload of a suite, and some mirrors
+# lack the security archive's sources: this machine's answers 404), the
+# newest older revision of the same upstream release is taken instead, with
+# the same Build-Depends and so the same dependencies; the log says so.
 dovecot_source() {
     local root=$1 want=$2 blog=$3 v u upstream cands
     upstream=${want#*:}; upstream=${upstream%-*}
@@ -351,7 +352,9 @@ clean_dovecot() {
     if ! flock -n "$fd"; then
         exec {fd}>&-; log "a Dovecot build runs: leaving the lab-dovecot-* caches alone"; return 0
     fi
-    dovecot_build_cleanup "$LAB_DIR/lab-dovecot-build"
+    if [ -e "$LAB_DIR/lab-dovecot-build" ]; then
+        dovecot_build_cleanup "$LAB_DIR/lab-dovecot-build"; log "removed the build chroot $LAB_DIR/lab-dovecot-build"
+    fi
     for d in "$LAB_DIR"/lab-dovecot-*; do
         [ -d "$d" ] || continue
         if printf '%s\n' "${keep_dovecot[@]}" | grep -qxF -- "$d"; then log "keeping $d, its repo is in use"; continue; fi
