@@ -2,9 +2,10 @@
 # Delta Chat core's own online test suite (the tests/ of the
 # deltachat-rpc-client sdist of LAB_DELTACHAT_VERSION, cached with the
 # matching deltachat-rpc-server by `scripts/lab build`) against _relay2.test,
-# the self-signed relay with Dovecot from .deb files. Tests/lab/core-suite/run
-# runs it with pytest-xdist inside the lab network; the tests in
-# Tests/lab/core-suite/deselect.txt are not run, each with its reason there.
+# the self-signed relay with the lab's patched Dovecot (no 500 ms IDLE
+# delay). Tests/lab/core-suite/run runs it with pytest-xdist inside the lab
+# network; the tests in Tests/lab/core-suite/deselect.txt are not run, each
+# with its reason there.
 # Counts: passed = pytest's passed tests, failed = its failures and errors;
 # the suite's own skips and the deselected tests are listed, not counted.
 # JUnit XML and pytest's log: RELAYLAB_ARTIFACTS/core-suite/.

@@ -44,6 +44,14 @@ client_build() {
     local v=$LAB_DELTACHAT_VERSION venv=$CLIENT blog=$LAB_DIR/lab-build.log
     local want="format $LAB_CLIENT_FORMAT deltachat $v"
     [ "$(cat "$venv/.lab-stamp" 2> /dev/null)" != "$want" ] || return 0
+    # Labs of every LAB_NS share the venv: never replace it under a running client.
+    local users waited=
+    while users=$(pgrep -f -a -- "$venv/") && [ -n "$users" ]; do
+        [ -n "$waited" ] || log "waiting for the Delta Chat client in $venv to be unused; in use by:"$'\n'"$(cut -c1-150 <<< "$users")"
+        waited=$((${waited:-0} + 10))
+        [ "$waited" -le 1800 ] || die "the Delta Chat client in $venv is still in use after 30 min"
+        sleep 10
+    done
     log "Delta Chat client and core test suite $v -> $venv"
     rm -rf "$venv"
     local sdist=$venv/sdist tests=$venv/core-tests
