@@ -136,8 +136,9 @@ public struct Dovecot: Component {
     static let returnToDebian = GuardedCommand(
         "install Debian's Dovecot packages",
         """
-        rm -f \(pinPath) && apt-get -q update && \
-        v=$(apt-cache madison dovecot-core | awk -F'|' 'NR == 1 { gsub(/ /, "", $2); print $2 }') && \
+        rm -f \(pinPath) || exit 1
+        apt-get -q update || exit 1
+        v=$(apt-cache madison dovecot-core | awk -F'|' 'NR == 1 { gsub(/ /, "", $2); print $2 }')
         [ -n "$v" ] || { echo "apt's sources offer no dovecot-core"; exit 1; }
         DEBIAN_FRONTEND=noninteractive apt-get -q -y --allow-downgrades -o Dpkg::Options::=--force-confdef \
             -o Dpkg::Options::=--force-confold install dovecot-core="$v" dovecot-imapd="$v" dovecot-lmtpd="$v"

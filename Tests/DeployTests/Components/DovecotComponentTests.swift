@@ -64,6 +64,37 @@ import Support
         #expect(Set(try #require(m.mailService("dovecot")).restartOn).isSuperset(of: ["dovecot-imapd", "dovecot-lmtpd", Dovecot.pinPath]))
     }
 
+    /// The way back, run by sh against stand-ins for dpkg-query, apt-get and
+    /// apt-cache: it runs only for a dovecot-core apt does not offer, and then
+    /// installs the newest version apt offers, downgrades allowed.
+    @Test func returnToDebianRunsOnlyForForeignBuildsAndPicksAptsNewest() throws {
+        let dir = try scratchDir("dovecot-back")
+        let madison = " dovecot-core | 1:2.3.19.1+dfsg1-2.1+deb12u7 | file:/srv/lab-repo ./ Packages\n"
+            + " dovecot-core | 1:2.3.19.1+dfsg1-2.1+deb12u6 | file:/srv/lab-repo ./ Packages\n"
+        let stubs = [
+            "dpkg-query": "printf '%s' \"$INSTALLED\"; [ -n \"$INSTALLED\" ]",
+            "apt-cache": "printf '\(madison)'",
+            "apt-get": "echo \"apt-get $*\" >>\"$LOG\"",
+        ]
+        for (name, body) in stubs {
+            try "#!/bin/sh\n\(body)\n".write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8)
+            chmod("\(dir)/\(name)", 0o755)
+        }
+        let c = Dovecot.returnToDebian
+        let env = "PATH=\(dir):/usr/bin:/bin LOG=\(dir)/log"
+        let check = { (installed: String) in try shell("\(env) INSTALLED='\(installed)' sh -c \(shellQuote(c.unless!))").status }
+        #expect(try check("1:2.3.19.1+dfsg1-2.1+deb12u6") == 0, "apt offers it: nothing to do")
+        #expect(try check("") == 0, "not installed: the package resources install it")
+        #expect(try check("1:2.3.21+dfsg1-3") != 0)
+        #expect(try check("1:2.3.19.1+dfsg1-2.1+deb12u7+chatlab1") != 0)
+        let run = try shell("\(env) INSTALLED=x sh -c \(shellQuote(c.command.replacingOccurrences(of: Dovecot.pinPath, with: dir + "/pin")))")
+        #expect(run.status == 0, "\(run.output)")
+        let log = try String(contentsOfFile: dir + "/log", encoding: .utf8)
+        #expect(log.contains("apt-get -q update"))
+        #expect(log.contains("--allow-downgrades") && log.contains("install dovecot-core=1:2.3.19.1+dfsg1-2.1+deb12u7 "
+            + "dovecot-imapd=1:2.3.19.1+dfsg1-2.1+deb12u7 dovecot-lmtpd=1:2.3.19.1+dfsg1-2.1+deb12u7"), "\(log)")
+    }
+
     @Test func dovecotPackagesChoicesAndConflicts() throws {
         #expect(try componentContext().config.dovecotPackages == .patched)
         #expect(try componentContext(["dovecot_packages = Debian"]).config.dovecotPackages == .debian)
