@@ -28,22 +28,16 @@ cm() {
 }
 
 # set_key INI KEY VALUE: set KEY in [params] (the only section of an init
-# file); a VALUE of several lines goes onto indented continuation lines
+# file), at its end; a VALUE of several lines goes onto indented
+# continuation lines
 set_key() {
-    local ini=$1 key=$2 value=$3
-    KEY=$key VALUE=$value awk '
-        function put(   n, i, l) {
-            if (index(ENVIRON["VALUE"], "\n")) {
-                n = split(ENVIRON["VALUE"], l, "\n"); print ENVIRON["KEY"] " ="
-                for (i = 1; i <= n; i++) print "    " l[i]
-            } else print ENVIRON["KEY"] " = " ENVIRON["VALUE"]
-            done = 1
-        }
-        cont && /^[ \t]/ { next }   # the old value'"'"'s continuation lines
-        { cont = 0 }
-        !done && index($0, ENVIRON["KEY"]) == 1 && substr($0, length(ENVIRON["KEY"]) + 1) ~ /^ *=/ { put(); cont = 1; next }
-        { print }
-        END { if (!done) put() }' "$ini" > "$ini.new" && mv "$ini.new" "$ini"
+    local ini=$1 key=$2 value=$3 line
+    del_key "$ini" "$key" || return 1
+    if [[ $value == *$'\n'* ]]; then
+        { echo "$key ="; while IFS= read -r line; do echo "    $line"; done <<< "$value"; } >> "$ini"
+    else
+        echo "$key = $value" >> "$ini"
+    fi
 }
 
 # del_key INI KEY: remove KEY (and its continuation lines) from the file
