@@ -30,6 +30,11 @@ make_keys() {
 }
 
 cache_current() { [ -d "$BASE" ] && [ -d "$REPO" ]; }
+# every suite of the lab has its cache
+caches_current() {
+    local s
+    for s in $(lab_suites); do suite_cache "$s"; cache_current || return 1; done
+}
 
 build_unmount() { local m=$BASE.new/proc; ! mountpoint -q "$m" || umount "$m"; }
 
@@ -79,25 +84,33 @@ cmd_build() {
         esac
     done
     [ -r "$LAB_PACKAGES_FILE" ] || die "package list $LAB_PACKAGES_FILE not readable"
-    cache_paths "$(cache_key)"     # never a running lab's old cache
+    check_host_suites
     mkdir -p "$LAB_DIR"
     take_lock "$LAB_DIR/.lab-build.lock" 1800 "lab build"
     client_build
-    if [ -z "$force" ] && cache_current; then
-        log "cache is current ($BASE, $REPO); 'build --force' rebuilds it"
-    else
-        base_build
-    fi
-    local version; version=$(repo_dovecot_version "$REPO")
+    # Dovecot 2.3's source comes from LAB_DOVECOT_SOURCE_SUITE's repo: built
+    # first, also for a lab whose hosts all run another suite.
+    local suite suites version
+    suites=$(lab_suites)
+    for suite in $suites; do
+        cache_paths "$(cache_key "$suite")"     # never a running lab's old cache
+        if [ -z "$force" ] && cache_current; then
+            log "$suite cache is current ($BASE, $REPO); 'build --force' rebuilds it"
+        else
+            base_build "$suite"
+        fi
+    done
+    cache_paths "$(cache_key "$LAB_DOVECOT_SOURCE_SUITE")"
+    version=$(repo_dovecot_version "$REPO")
     [ -n "$version" ] || die "the offline repo $REPO carries no dovecot-core"
-    # The Dovecot build takes many minutes and needs nothing of the base:
+    # The Dovecot builds take many minutes and need nothing of the base:
     # let other labs' builds have the lock meanwhile.
     close_locks
-    dovecot_build "$version" "$force_dovecot"
+    for suite in $suites; do dovecot_build "$version" "$suite" "$force_dovecot"; done
 }
 
-base_build() {
-    local users; users=$(cache_users "$BASE" "$REPO")
+base_build() {   # base_build SUITE: base and repo into BASE and REPO
+    local suite=$1 users; users=$(cache_users "$BASE" "$REPO")
     [ -z "$users" ] || die "not rebuilding $BASE: a running lab uses it (run 'down' there first):"$'\n'"$users"
     if [ -d "$BASE" ] && grep -qs "lowerdir=$BASE," "$LAB_DIR"/*.ovl/lowerdir; then
         die "host roots kept with 'down --keep' sit on $BASE; run 'up' and 'down' (without --keep) first"
@@ -106,12 +119,12 @@ base_build() {
     local new=$BASE.new rnew=$REPO.new blog=$LAB_DIR/lab-build.log t0=$SECONDS p
     build_unmount; rm -rf --one-file-system "$new" "$rnew"
     trap build_unmount EXIT
-    : > "$blog"
+    echo "== $(date -u +%FT%TZ) base and repo of $suite" >> "$blog"
 
-    log "debootstrap $LAB_SUITE (log: $blog)"
+    log "debootstrap $suite (log: $blog)"
     # In two stages, so that dpkg can skip its fsync calls while it installs
     # the base (force-unsafe-io; a crash mid-build just means rebuilding).
-    debootstrap --foreign --variant=minbase --include="$LAB_BASE_PKGS" "$LAB_SUITE" "$new" "$LAB_MIRROR" >> "$blog" 2>&1 \
+    debootstrap --foreign --variant=minbase --include="$LAB_BASE_PKGS" "$suite" "$new" "$LAB_MIRROR" >> "$blog" 2>&1 \
         || die "debootstrap (download) failed, see $blog"
     mkdir -p "$new/etc/dpkg/dpkg.cfg.d"; echo force-unsafe-io > "$new/etc/dpkg/dpkg.cfg.d/lab-unsafe-io"
     chroot "$new" /debootstrap/debootstrap --second-stage >> "$blog" 2>&1 \
@@ -123,7 +136,7 @@ base_build() {
     printf '#!/bin/sh\nexit 101\n' > "$new/usr/sbin/policy-rc.d"; chmod 755 "$new/usr/sbin/policy-rc.d"
     cp -L /etc/resolv.conf "$new/etc/resolv.conf"
     printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s %s-security main\n' \
-        "$LAB_MIRROR" "$LAB_SUITE" "$LAB_MIRROR" "$LAB_SUITE" "$LAB_SECURITY_MIRROR" "$LAB_SUITE" \
+        "$LAB_MIRROR" "$suite" "$LAB_MIRROR" "$suite" "$LAB_SECURITY_MIRROR" "$suite" \
         > "$new/etc/apt/sources.list"
     mount -t proc proc "$new/proc"
     local ch=(chroot "$new" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 apt-get -y -q)
@@ -217,36 +230,41 @@ dovecot_source() {
     return 1
 }
 
-# dovecot_build VERSION FORCE: the patched dovecot-core, -imapd, -lmtpd for
-# the repo's Dovecot VERSION into dovecot_cache_of VERSION, unless it is
-# there already (or FORCE is non-empty). Built into CACHE.new, then renamed:
-# a failed or interrupted build leaves no half cache.
+# dovecot_build VERSION SUITE FORCE: the patched dovecot-core, -imapd,
+# -lmtpd of Dovecot VERSION (LAB_DOVECOT_SOURCE_SUITE's), built on SUITE,
+# into dovecot_cache_of VERSION SUITE, unless it is there already (or FORCE
+# is non-empty). On another suite than the source's (Debian 13 has no
+# Dovecot 2.3) it is the same source rebuilt against that suite's
+# libraries, versioned +debNu1 above the source suite's build as upstream's
+# builds per release are. Built into CACHE.new, then renamed: a failed or
+# interrupted build leaves no half cache.
 dovecot_build() {
-    local version=$1 force=$2 cache
-    cache=$(dovecot_cache_of "$version")
+    local version=$1 suite=$2 force=$3 cache
+    cache=$(dovecot_cache_of "$version" "$suite")
     if [ -z "$force" ] && dovecot_current "$cache"; then
-        log "patched Dovecot is current ($cache); 'build --force-dovecot' rebuilds it"; return 0
+        log "patched Dovecot for $suite is current ($cache); 'build --force-dovecot' rebuilds it"; return 0
     fi
     take_lock "$LAB_DIR/.lab-dovecot-build.lock" 7200 "Dovecot build"
     if [ -z "$force" ] && dovecot_current "$cache"; then log "patched Dovecot built meanwhile: $cache"; return 0; fi
 
-    local root=$LAB_DIR/lab-dovecot-build new=$cache.new blog=$LAB_DIR/lab-dovecot-build.log t0=$SECONDS
+    local root=$LAB_DIR/lab-dovecot-build new=$cache.new blog=$LAB_DIR/lab-dovecot-build-$suite.log t0=$SECONDS
     local arch; arch=$(dpkg --print-architecture)
     dovecot_build_cleanup "$root"; rm -rf "$new"
     trap "dovecot_build_cleanup $(printf %q "$root"); rm -rf $(printf %q "$new")" EXIT   # (locals are gone by then)
     trap 'exit 130' INT TERM HUP
     : > "$blog"
-    log "Dovecot $version without the IDLE notification delay: build chroot (log: $blog)"
-    debootstrap --foreign --variant=minbase "$LAB_SUITE" "$root" "$LAB_MIRROR" >> "$blog" 2>&1 \
+    log "Dovecot $version without the IDLE notification delay, for $suite: build chroot (log: $blog)"
+    debootstrap --foreign --variant=minbase "$suite" "$root" "$LAB_MIRROR" >> "$blog" 2>&1 \
         || die "debootstrap (download) failed, see $blog"
     mkdir -p "$root/etc/dpkg/dpkg.cfg.d"; echo force-unsafe-io > "$root/etc/dpkg/dpkg.cfg.d/lab-unsafe-io"
     chroot "$root" /debootstrap/debootstrap --second-stage >> "$blog" 2>&1 || die "debootstrap (install) failed, see $blog"
     printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"; chmod 755 "$root/usr/sbin/policy-rc.d"
     cp -L /etc/resolv.conf "$root/etc/resolv.conf"
-    local t s
-    for t in deb deb-src; do
-        for s in "$LAB_MIRROR $LAB_SUITE" "$LAB_MIRROR $LAB_SUITE-updates" "$LAB_SECURITY_MIRROR $LAB_SUITE-security"; do
-            echo "$t $s main"
+    # binaries (build dependencies) of SUITE, the source from the source suite
+    local t s src_suite=$LAB_DOVECOT_SOURCE_SUITE
+    for t in "deb $suite" "deb-src $src_suite"; do
+        for s in "$LAB_MIRROR ${t#* }" "$LAB_MIRROR ${t#* }-updates" "$LAB_SECURITY_MIRROR ${t#* }-security"; do
+            echo "${t%% *} $s main"
         done
     done > "$root/etc/apt/sources.list"
     mount -t proc proc "$root/proc"
@@ -283,11 +301,14 @@ dovecot_build() {
     # It is the repo's version plus the suffix also when the source is an
     # older revision; the changelog entry says which source it is. The
     # entry keeps the previous one's date: it sets SOURCE_DATE_EPOCH.
-    local built=$version+$LAB_DOVECOT_REV date cl=$root$dir/debian/changelog
+    local built=$version+$LAB_DOVECOT_REV date cl=$root$dir/debian/changelog release
+    release=$(. "$root/etc/os-release" && echo "$VERSION_ID")
+    [ "$suite" = "$src_suite" ] || built=$built+deb${release}u1
     date=$(chroot "$root" sh -c 'cd "$1" && dpkg-parsechangelog -S Date' sh "$dir") || die "cannot read $cl"
     { printf 'dovecot (%s) UNRELEASED; urgency=medium\n\n' "$built"
       printf '  * chatmail lab build: NOTIFY_DELAY_MSECS 0 in %s, no 500 ms\n' "$DOVECOT_WATCH"
       printf '    debounce of IMAP IDLE notifications. Debian source %s.\n' "$src"
+      [ "$suite" = "$src_suite" ] || printf '  * Rebuilt for Debian %s (%s), without LTO.\n' "$release" "$suite"
       [ "$src" = "$version" ] || printf '  * The archive does not serve the source of %s: built from\n    %s, versioned above %s.\n' \
           "$version" "$src" "$version"
       printf '\n -- chatmail lab <root@localhost>  %s\n\n' "$date"
@@ -295,9 +316,17 @@ dovecot_build() {
     [ "$(chroot "$root" sh -c 'cd "$1" && dpkg-parsechangelog -S Version' sh "$dir")" = "$built" ] \
         || die "the changelog entry for $built did not take"
 
-    log "dpkg-buildpackage of dovecot $built (DEB_BUILD_OPTIONS='nocheck parallel=2'; about 25 min on 2 cores)"
+    # On a newer release: without link-time optimization (half the build
+    # time on 2 cores, same behaviour), and with GCC 14's new hard errors
+    # for old C idioms back to warnings (2.3 predates GCC 14).
+    local flags=()
+    if [ "$suite" != "$src_suite" ]; then
+        grep -q 'optimize=+lto' "$root$dir/debian/rules" && sed -i 's/optimize=+lto/optimize=-lto/' "$root$dir/debian/rules"
+        flags=(DEB_CFLAGS_APPEND='-Wno-error=incompatible-pointer-types -Wno-error=implicit-function-declaration -Wno-error=int-conversion')
+    fi
+    log "dpkg-buildpackage of dovecot $built on $suite (DEB_BUILD_OPTIONS='nocheck parallel=2'; 10 to 25 min on 2 cores)"
     local tb=$SECONDS
-    "${ch[@]}" DEB_BUILD_OPTIONS='nocheck parallel=2' sh -c 'cd "$1" && dpkg-buildpackage -B -uc -us' sh "$dir" >> "$blog" 2>&1 \
+    "${ch[@]}" "${flags[@]}" DEB_BUILD_OPTIONS='nocheck parallel=2' sh -c 'cd "$1" && dpkg-buildpackage -B -uc -us' sh "$dir" >> "$blog" 2>&1 \
         || die "dpkg-buildpackage failed, see $blog"
     log "dpkg-buildpackage done in $((SECONDS - tb))s"
 
@@ -310,7 +339,7 @@ dovecot_build() {
     done
     (cd "$new" && sha256sum -- *.deb > SHA256SUMS)
     { echo "version $built"; echo "source dovecot $src (the offline repo has $version)"
-      echo "built $(date -u +%FT%TZ) in $((SECONDS - tb))s with DEB_BUILD_OPTIONS='nocheck parallel=2'"
+      echo "built on $suite $(date -u +%FT%TZ) in $((SECONDS - tb))s with DEB_BUILD_OPTIONS='nocheck parallel=2' ${flags[*]}"
       echo "$change"; } > "$new/BUILD-INFO"
     rm -rf "$cache"; mv "$new" "$cache"
     dovecot_build_cleanup "$root"
@@ -330,7 +359,7 @@ cache_users() {
 # no lab runs at all.
 cmd_clean() {
     lab_is_up && die "the lab is up; run 'scripts/lab down' first"
-    local b r users busy=0 keep_dovecot=()
+    local b r v users busy=0 keep_dovecot=()
     for b in "$LAB_DIR"/lab-base "$LAB_DIR"/lab-base-*; do
         case $b in *.new) continue ;; esac
         [ -e "$b" ] || continue
@@ -338,7 +367,8 @@ cmd_clean() {
         users=$(cache_users "$b" "$r")
         if [ -n "$users" ]; then
             log "keeping $b, in use:"$'\n'"$users"; busy=1
-            keep_dovecot+=("$(dovecot_cache_for "$r")"); continue
+            v=$(repo_dovecot_version "$r"); [ -z "$v" ] || keep_dovecot+=("$(dovecot_cache_of "$v")")
+            continue
         fi
         rm -rf --one-file-system "$b" "$r" "$b.new" "$r.new"
         log "removed $b and $r"
@@ -346,16 +376,17 @@ cmd_clean() {
     clean_dovecot
     if [ "$busy" = 0 ]; then
         rm -rf --one-file-system "$KEYS" "$CLIENT" "$LAB_DIR/lab-build.log" "$LAB_DIR/lab-cache.stamp" \
-            "$LAB_DIR/lab-dovecot-build.log"
+            "$LAB_DIR"/lab-dovecot-build*.log
         log "removed the keys and the client"
     fi
 }
 
 # The patched Dovecot of every repo no running lab uses (keep_dovecot lists
-# those in use), and a build chroot a killed build left; nothing while a
+# those in use; a build of the same source for another suite goes with it),
+# and a build chroot a killed build left; nothing while a
 # Dovecot build runs.
 clean_dovecot() {
-    local fd d
+    local fd d k keep
     exec {fd}> "$LAB_DIR/.lab-dovecot-build.lock"
     if ! flock -n "$fd"; then
         exec {fd}>&-; log "a Dovecot build runs: leaving the lab-dovecot-* caches alone"; return 0
@@ -365,7 +396,9 @@ clean_dovecot() {
     fi
     for d in "$LAB_DIR"/lab-dovecot-*; do
         [ -d "$d" ] || continue
-        if printf '%s\n' "${keep_dovecot[@]}" | grep -qxF -- "$d"; then log "keeping $d, its repo is in use"; continue; fi
+        keep=
+        for k in "${keep_dovecot[@]}"; do [[ $d == "$k" || $d == "$k"-* ]] && keep=1; done
+        if [ -n "$keep" ]; then log "keeping $d, its repo is in use"; continue; fi
         rm -rf --one-file-system "$d"
         log "removed $d"
     done

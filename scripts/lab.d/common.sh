@@ -12,31 +12,65 @@ FILES_IP=$LAB_NET.3             # files.LAB_DOMAIN
 # Packages listed in LAB_PACKAGES_FILE: first word of each line, '#' comments.
 lab_packages() { sed -e 's/#.*//' "$LAB_PACKAGES_FILE" | awk 'NF { print $1 }'; }
 
-# The cache (base root filesystem + offline repo) is named after what it is
-# built from, so checkouts with different package lists or settings (several
-# engineers, CI) each keep their own instead of rebuilding each other's.
-cache_key() {
-    { echo "format $LAB_BUILD_FORMAT $LAB_SUITE $LAB_MIRROR $LAB_SECURITY_MIRROR"
+# Hosts run Debian LAB_SUITE unless LAB_HOST_SUITES names another suite
+# for them ("relay2=trixie relay3=bookworm"). Every suite a lab uses has its
+# own cache (base root filesystem + offline repo).
+host_suite() {
+    local w s=$LAB_SUITE
+    for w in $LAB_HOST_SUITES; do [ "${w%%=*}" = "$1" ] && s=${w#*=}; done
+    echo "$s"
+}
+# lab_suites: the suites of this lab's cache, LAB_SUITE first; always with
+# LAB_DOVECOT_SOURCE_SUITE, whose repo names the Dovecot source version
+lab_suites() {
+    local w
+    { echo "$LAB_SUITE"; echo "$LAB_DOVECOT_SOURCE_SUITE"; for w in $LAB_HOST_SUITES; do echo "${w#*=}"; done; } | awk '!seen[$0]++'
+}
+check_host_suites() {
+    local w
+    for w in $LAB_HOST_SUITES; do
+        [[ $w =~ ^[a-z][a-z0-9-]*=[a-z]+$ ]] || die "LAB_HOST_SUITES: '$w' is not NAME=SUITE (e.g. relay2=trixie)"
+    done
+}
+
+# The cache of a suite is named after what it is built from, so checkouts
+# with different package lists or settings (several engineers, CI) each keep
+# their own instead of rebuilding each other's.
+cache_key() {   # cache_key [SUITE]
+    { echo "format $LAB_BUILD_FORMAT ${1:-$LAB_SUITE} $LAB_MIRROR $LAB_SECURITY_MIRROR"
       echo "base $LAB_BASE_PKGS"; lab_packages 2> /dev/null | sort -u; } | sha256sum | cut -c1-12
 }
 cache_paths() { BASE=$LAB_DIR/lab-base-$1; REPO=$LAB_DIR/lab-repo-$1; }
-# The patched Dovecot (build.sh) is cached per Dovecot version of the
-# offline repo: lab-dovecot-VERSION-chatlabN holds dovecot-core, -imapd and
-# -lmtpd .debs and their SHA256SUMS. Bump LAB_DOVECOT_REV when the change
-# to Debian's source changes (it is also the .debs' local version suffix).
+# The patched Dovecot (build.sh) is cached per Dovecot version it is built
+# from and per suite it is built on: lab-dovecot-VERSION-chatlabN[-SUITE]
+# holds dovecot-core, -imapd and -lmtpd .debs and their SHA256SUMS (no
+# suffix for LAB_DOVECOT_SOURCE_SUITE, where the source comes from). Bump
+# LAB_DOVECOT_REV when the change to Debian's source changes (it is also the
+# .debs' local version suffix).
 LAB_DOVECOT_REV=chatlab1
+LAB_DOVECOT_SOURCE_SUITE=bookworm   # Dovecot 2.3's last Debian release; trixie has 2.4
 repo_dovecot_version() {   # repo_dovecot_version REPO: dovecot-core's Version in REPO/Packages
     awk '/^Package: / { p = $2 } p == "dovecot-core" && /^Version: / { print $2; exit }' "$1/Packages" 2> /dev/null
 }
-dovecot_cache_of() {       # dovecot_cache_of VERSION: its cache directory (file-name-safe)
-    echo "$LAB_DIR/lab-dovecot-$(sed 's/[^A-Za-z0-9.+-]/_/g' <<< "$1")-$LAB_DOVECOT_REV"
+dovecot_cache_of() {       # dovecot_cache_of VERSION [SUITE]: its cache directory (file-name-safe)
+    local suffix=
+    [ "${2:-$LAB_DOVECOT_SOURCE_SUITE}" = "$LAB_DOVECOT_SOURCE_SUITE" ] || suffix=-$2
+    echo "$LAB_DIR/lab-dovecot-$(sed 's/[^A-Za-z0-9.+-]/_/g' <<< "$1")-$LAB_DOVECOT_REV$suffix"
 }
-# the Dovecot cache of repo REPO, empty when REPO carries no dovecot-core
-dovecot_cache_for() { local v; v=$(repo_dovecot_version "$1"); [ -z "$v" ] || dovecot_cache_of "$v"; }
 
-# A running lab keeps using the cache it booted from.
-if [ -s "$LAB_RUN/cache" ]; then read -r BASE REPO < "$LAB_RUN/cache"; else cache_paths "$(cache_key)"; fi
-
+# A running lab keeps using the caches it booted from: LAB_RUN/cache has a
+# "SUITE BASE REPO" line per suite (the first is LAB_SUITE's).
+suite_cache() {   # suite_cache SUITE: sets BASE and REPO for SUITE
+    local s b r
+    if [ -s "$LAB_RUN/cache" ]; then
+        while read -r s b r; do
+            [ -n "$r" ] || { r=$b; b=$s; s=$LAB_SUITE; }   # a lab started before suites had one line "BASE REPO"
+            [ "$s" = "$1" ] && { BASE=$b; REPO=$r; return 0; }
+        done < "$LAB_RUN/cache"
+    fi
+    cache_paths "$(cache_key "$1")"
+}
+suite_cache "$LAB_SUITE"
 log() { printf '[lab %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 need_root() { [ "$(id -u)" = 0 ] || die "scripts/lab must run as root (it creates network namespaces and containers)"; }

@@ -3,8 +3,9 @@
 
 # rootfs_up NAME: mount (or reuse) the host's root and personalize a fresh one
 rootfs_up() {
-    local name=$1 root fresh=0
+    local name=$1 root fresh=0 suite
     root=$(root_of "$name")
+    suite=$(host_suite "$name"); suite_cache "$suite"
     if [ "$LAB_ROOTFS" = overlay ]; then
         # nspawn cannot overlay "/" itself; our own overlayfs is persistent
         # across container restarts and costs nothing to create
@@ -32,7 +33,7 @@ rootfs_up() {
         # the cached base has the resolver of the lab it was built for
         echo "nameserver $GW" > "$root/etc/resolv.conf"
         ssh-keygen -q -A -f "$root" > /dev/null
-        [ "$LAB_APT" != http ] || echo "deb [trusted=yes] https://files.$LAB_DOMAIN/debian/ ./" > "$root/etc/apt/sources.list"
+        [ "$LAB_APT" != http ] || echo "deb [trusted=yes] https://files.$LAB_DOMAIN/debian-$suite/ ./" > "$root/etc/apt/sources.list"
     fi
 }
 
@@ -89,8 +90,12 @@ drop_cgroup() {
 }
 
 cmd___run() {
-    local name=$1 root child='' rc=0 stop=0
+    local name=$1 root child='' rc=0 stop=0 s repos=()
     root=$(root_of "$name")
+    # its own suite's repo is its apt source; every suite's repo is at
+    # /srv/lab-repos/SUITE, for release upgrades
+    for s in $(lab_suites); do suite_cache "$s"; repos+=("--bind-ro=$REPO:/srv/lab-repos/$s"); done
+    suite_cache "$(host_suite "$name")"
     echo $$ > "$LAB_RUN/$name.pid"
     own_cgroup "$name"
     trap 'stop=1; [ -z "$child" ] || kill -TERM "$child" 2> /dev/null || true' TERM INT HUP
@@ -100,7 +105,7 @@ cmd___run() {
             --register=no --keep-unit \
             --network-namespace-path="/run/netns/$LAB_NS-$name" \
             --resolv-conf=off --timezone=off --link-journal=no --console=read-only \
-            --bind-ro="$REPO:/srv/lab-repo" &
+            --bind-ro="$REPO:/srv/lab-repo" "${repos[@]}" &
         child=$!
         [ "$stop" = 0 ] || kill -TERM "$child" 2> /dev/null || true
         rc=0; wait "$child" || rc=$?
@@ -152,13 +157,17 @@ write_ssh_config() {
 
 cmd_up() {
     take_lock "/run/lock/$LAB_NS.lock" 300 "scripts/lab up/down"
-    if ! cache_current; then
+    check_host_suites
+    if ! caches_current; then
         die "no cache for these lab packages and settings yet ($BASE); run: scripts/lab build"
     fi
     lab_is_up && die "the lab is already up (scripts/lab down first)"
-    local name ip i=0 t0=$SECONDS
+    local name ip i=0 t0=$SECONDS s
     mkdir -p "$LAB_RUN"
-    echo "$BASE $REPO" > "$LAB_RUN/cache"
+    rm -f "$LAB_RUN/cache"
+    for s in $(lab_suites); do suite_cache "$s"; echo "$s $BASE $REPO"; done > "$LAB_RUN/cache.new"
+    mv "$LAB_RUN/cache.new" "$LAB_RUN/cache"
+    suite_cache "$LAB_SUITE"
     : > "$LAB_RUN/hosts"
     for name in $LAB_HOSTS; do
         # ve-NAME must fit the 15-character interface name limit

@@ -65,15 +65,22 @@ make_files() {
     cp -p "$tmp/chatmail-turn" "$FILES/chatmail-turn-$arch-linux"
     cp -p "$tmp/filtermail" "$FILES/filtermail-$arch"
     rm -rf "$tmp"
-    # The patched Dovecot for this lab's repo, under Debian's file names.
-    local dovecot f; dovecot=$(dovecot_cache_for "$REPO")
-    if [ -n "$dovecot" ] && [ -s "$dovecot/SHA256SUMS" ]; then
-        for f in "$dovecot"/*.deb; do ln -f "$f" "$FILES/" 2> /dev/null || cp -p "$f" "$FILES/"; done
-    else
-        log "no patched Dovecot for $REPO yet (run scripts/lab build): relays cannot get dovecot_debs from this lab"
-    fi
+    # The patched Dovecot of every suite, under Debian's file names (a
+    # build for another suite than the source's says +debNu1 in its version).
+    local dovecot f s version
+    suite_cache "$LAB_DOVECOT_SOURCE_SUITE"; version=$(repo_dovecot_version "$REPO")
+    for s in $(lab_suites); do
+        dovecot=$(dovecot_cache_of "$version" "$s")
+        if [ -n "$version" ] && [ -s "$dovecot/SHA256SUMS" ]; then
+            for f in "$dovecot"/*.deb; do ln -f "$f" "$FILES/" 2> /dev/null || cp -p "$f" "$FILES/"; done
+        else
+            log "no patched Dovecot for $s yet (run scripts/lab build): $s relays cannot get dovecot_debs from this lab"
+        fi
+    done
     (cd "$FILES" && shopt -s nullglob && sha256sum -- *.tar.gz *-linux filtermail-* *.deb > SHA256SUMS)
-    ln -sfn "$REPO" "$FILES/debian"    # the apt repo too, for LAB_APT=http
+    # the apt repos too, for LAB_APT=http: debian-SUITE, debian is LAB_SUITE's
+    for s in $(lab_suites); do suite_cache "$s"; ln -sfn "$REPO" "$FILES/debian-$s"; done
+    suite_cache "$LAB_SUITE"; ln -sfn "$REPO" "$FILES/debian"
 }
 
 https_up() {
@@ -96,6 +103,7 @@ write_client_env() {
 LAB_RUN=$LAB_RUN
 LAB_DOMAIN=$LAB_DOMAIN
 LAB_HOSTS_UP="$(host_names | xargs)"
+LAB_HOST_SUITES="$(for h in $(host_names); do printf "%s=%s " "$h" "$(host_suite "$h")"; done | sed "s/ $//")"
 LAB_DNS=$GW
 LAB_SSH_CONFIG=$LAB_RUN/ssh_config
 LAB_KNOWN_HOSTS=$LAB_RUN/known_hosts

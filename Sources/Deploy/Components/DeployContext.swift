@@ -1,7 +1,8 @@
 import ChatmailConfig
 
 /// Everything a component may base its resources on. All of it is known
-/// before the host is contacted, so a manifest is a pure function of it.
+/// before the host is probed (the release takes one read of os-release), so
+/// a manifest is a pure function of it.
 public struct DeployContext: Sendable {
     public var config: ChatmailConfig
     /// `--disable-mail`: deploy everything, but keep Postfix and Dovecot
@@ -19,6 +20,9 @@ public struct DeployContext: Sendable {
     public var website: [String: [UInt8]]?
     /// Recorded in /etc/chatmail-version: what was deployed.
     public var version: String
+    /// The host's Debian release ("12", "13"), read from its /etc/os-release
+    /// before the manifests are made (`HostSystem`); "12" until then.
+    public var debianRelease: String = "12"
 
     public init(config: ChatmailConfig, disableMail: Bool = false, chatmaild: LocalFile? = nil,
                 website: [String: [UInt8]]? = nil, version: String = "unknown") {

@@ -27,6 +27,7 @@ public struct Dovecot: Component {
         let statics = try files.map { File($0.path, text: try Templates.text($0.template)) }
         let sysctl = try Templates.text("dovecot/sysctl.conf")
         let mail = !context.disableMail
+        try Self.checkPackages(context)
         let debs = try Self.debFiles(context)
         // What restarts Dovecot besides its files: the packages, or the .deb files.
         let installed = debs.isEmpty ? ["dovecot-imapd", "dovecot-lmtpd"] : debs.map(\.path)
@@ -74,8 +75,9 @@ public struct Dovecot: Component {
             debs = build.debs
         } else {
             throw ManifestError(message: """
-                dovecot: no patched Dovecot build for \(context.architecture) is pinned; set dovecot_debs \
-                (its .deb files with their sha256) or dovecot_packages = debian in \(c.path)
+                dovecot: no patched Dovecot build for Debian \(context.debianRelease) on \(context.architecture) \
+                is pinned; set dovecot_debs (its .deb files with their sha256) in \(c.path)\
+                \(context.debianRelease == "12" ? " or dovecot_packages = debian" : "")
                 """)
         }
         return debs.map { deb in
@@ -85,24 +87,22 @@ public struct Dovecot: Component {
         }
     }
 
-    /// The pinned build for the relay's architecture (Debian 12; the deploy
-    /// checks the host's release against it once it has probed the host).
+    /// The pinned build for the relay's architecture and Debian release.
     static func patchedBuild(_ context: DeployContext) -> UpstreamPins.DovecotBuild? {
         let arch = UpstreamPins.debianArchitecture(context.architecture)
-        return UpstreamPins.dovecot.first { $0.architecture == arch }
+        return UpstreamPins.dovecot.first { $0.architecture == arch && $0.debianRelease == context.debianRelease }
     }
 
-    /// Refuses pinned builds made for another Debian release than the host's
-    /// (`os` as the probe reports it, e.g. "debian 12"): their libraries would
-    /// not match. Operator-listed `dovecot_debs` are the operator's choice.
-    public static func checkRelease(_ context: DeployContext, hostOS: String, hostName: String) throws {
+    /// Debian 13 ships Dovecot 2.4, whose configuration language differs and
+    /// which dropped the dict passdb that creates accounts on first login:
+    /// on 13 a relay runs the patched 2.3 builds (docs/mail.md).
+    static func checkPackages(_ context: DeployContext) throws {
         let c = context.config
-        guard c.dovecotPackages == .patched, c.dovecotDebs.isEmpty, let build = patchedBuild(context) else { return }
-        guard hostOS != "debian \(build.debianRelease)" else { return }
-        throw DeployFailure("""
-            \(hostName) runs \(hostOS.isEmpty ? "an unknown system" : hostOS), but the pinned patched Dovecot \
-            (\(build.version)) is built for Debian \(build.debianRelease). Set dovecot_packages = debian in \(c.path) \
-            to use the system's own Dovecot, or dovecot_debs to name builds for this system.
+        guard c.dovecotPackages == .debian, context.debianRelease != "12" else { return }
+        throw ManifestError(message: """
+            dovecot: dovecot_packages = debian is for Debian 12 only: Debian \(context.debianRelease)'s own \
+            Dovecot is 2.4, which has no dict passdb for creating accounts on first login. Remove the line \
+            from \(c.path) to install the patched Dovecot 2.3 builds for Debian \(context.debianRelease).
             """)
     }
 

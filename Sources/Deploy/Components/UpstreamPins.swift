@@ -48,8 +48,12 @@ public enum UpstreamPins {
         public var debs: [PinnedDownload]
     }
 
-    /// 2.3.21+dfsg1-3 for Debian 12: download.delta.chat first, the GitHub
-    /// release of chatmail/dovecot as the fallback.
+    /// Debian 12: 2.3.21+dfsg1-3, the builds chatmail relay 1.12.0 installs.
+    /// Debian 13: 2.3.21+dfsg1-3+chatmail2+deb13u1, the same Dovecot 2.3
+    /// rebuilt for Debian 13 with CVE fixes backported (relay PR #1002;
+    /// Debian 13 itself ships Dovecot 2.4, which has no dict passdb).
+    /// download.delta.chat first, the GitHub release of chatmail/dovecot as
+    /// the fallback.
     public static let dovecot: [DovecotBuild] = [
         dovecot12("amd64", core: "dd060706f52a306fa863d874717210b9fe10536c824afe1790eec247ded5b27d",
                   imapd: "8d8dc6fc00bbb6cdb25d345844f41ce2f1c53f764b79a838eb2a03103eebfa86",
@@ -57,6 +61,12 @@ public enum UpstreamPins {
         dovecot12("arm64", core: "e7548e8a82929722e973629ecc40fcfa886894cef3db88f23535149e7f730dc9",
                   imapd: "178fa877ddd5df9930e8308b518f4b07df10e759050725f8217a0c1fb3fd707f",
                   lmtpd: "89f52fb36524f5877a177dff4a713ba771fd3f91f22ed0af7238d495e143b38f"),
+        dovecot13("amd64", core: "47c242ef23c17e700ac19d52d82c9fdb2ebd757d8beb3a7f6781d2de59f87bd0",
+                  imapd: "e38cc1266455f937ed62f971ea859c47e1a99247841ed0ad946963b524cfdbc5",
+                  lmtpd: "833b243e28c7baff141ecf37456e310f5d836e7944a3b9f2fe5074adf0d6a418"),
+        dovecot13("arm64", core: "c14c53f112c875f698c4cb6e5870c605cd0a9dd98d35a66e94ceb1827f8020a3",
+                  imapd: "11d97dabf23171b37f8b1335dfdb81d408f8b95391aea6d4066aecc9fde01dfe",
+                  lmtpd: "55af47a121ba7e23966b20ddaab2dff7feba4b34677864e045e31a702afa180d"),
     ]
 
     private static func dovecot12(_ arch: String, core: String, imapd: String, lmtpd: String) -> DovecotBuild {
@@ -67,6 +77,20 @@ public enum UpstreamPins {
             ])
         }
         return DovecotBuild(debianRelease: "12", architecture: arch, version: "1:2.3.21+dfsg1-3",
+                            debs: [deb("core", core), deb("imapd", imapd), deb("lmtpd", lmtpd)])
+    }
+
+    private static func dovecot13(_ arch: String, core: String, imapd: String, lmtpd: String) -> DovecotBuild {
+        // download.delta.chat serves the name with a literal "+", GitHub with %2B
+        let version = "2.3.21+dfsg1-3+chatmail2+deb13u1"
+        let file = { (pkg: String) in "dovecot-\(pkg)_\(version)_\(arch).deb" }
+        let deb = { (pkg: String, sha256: String) in
+            PinnedDownload(url: "https://download.delta.chat/dovecot/" + file(pkg), sha256: sha256, mirrors: [
+                "https://github.com/chatmail/dovecot/releases/download/upstream%2F2.3.21%2Bdfsg1-3%2Bchatmail2/"
+                    + file(pkg).split(separator: "+", omittingEmptySubsequences: false).joined(separator: "%2B"),
+            ])
+        }
+        return DovecotBuild(debianRelease: "13", architecture: arch, version: "1:" + version,
                             debs: [deb("core", core), deb("imapd", imapd), deb("lmtpd", lmtpd)])
     }
 

@@ -3,7 +3,7 @@ import Engine
 import Remote
 
 /// `cmdeploy run` as one call: the checks before anything changes (privacy
-/// contacts, DNS, binary architecture, ports, mtail address), the context
+/// contacts, the host's system, DNS, binary architecture, ports, mtail address), the context
 /// and components, then the engine. It reports what happens as events; the
 /// CLI only prints them.
 public struct RelayDeployment {
@@ -53,6 +53,9 @@ public struct RelayDeployment {
     public func run(on host: any Host, onEvent: @escaping (Event) -> Void) throws -> Outcome {
         let config = self.config, options = self.options
         try Deployment.preflight(config)
+        // First contact: a system other than Debian 12 or 13 is refused
+        // before anything (the DNS check may install dig) happens on it.
+        let release = try HostSystem.read(on: host).requireSupported(hostName: host.name)
         var acmeMissing = false
         // The same lookups as `cmdeploy dns`, in one round trip, before
         // anything is built or changed. IPv4 relays have no DNS to check.
@@ -77,6 +80,7 @@ public struct RelayDeployment {
             website: try Deployment.buildWebsite(config),
             version: Deployment.versionStamp())
         context.websiteOnly = options.websiteOnly
+        context.debianRelease = release
         context.unboundConfigLock = context.chatmaild.flatMap(Deployment.locateUnboundConfigLock(beside:))
         if let note = Website.skipNote(context) { onEvent(.note(note, warning: false)) }
         for note in Relay.omissions(for: context) { onEvent(.note(note, warning: true)) }
@@ -89,7 +93,6 @@ public struct RelayDeployment {
             }
             if !options.websiteOnly {
                 try Deployment.checkMtailAddress(config, hostAddresses: probe.facts.ipv4Addresses, hostName: host.name)
-                try Dovecot.checkRelease(context, hostOS: probe.facts.os, hostName: host.name)
                 let conflicts = PortCheck.conflicts(context, listeners: probe.facts.listeners, host: host.name)
                 if !conflicts.isEmpty { throw DeployFailure(conflicts.joined(separator: "\n")) }
             }

@@ -23,7 +23,7 @@ import Support
         #expect(m.downloads.map(\.path) == ["core", "imapd", "lmtpd"].map {
             "/var/cache/cmdeploy/dovecot/dovecot-\($0)_2.3.21+dfsg1-3_\(arch).deb"
         })
-        let build = try #require(UpstreamPins.dovecot.first { $0.architecture == arch })
+        let build = try #require(UpstreamPins.dovecot.first { $0.architecture == arch && $0.debianRelease == "12" })
         #expect(m.downloads.map(\.sha256) == build.debs.map(\.sha256))
         for d in m.downloads {
             #expect(d.url.hasPrefix("https://download.delta.chat/dovecot/dovecot-") && d.mode == 0o644)
@@ -110,24 +110,36 @@ import Support
     /// No pinned build for the architecture: refused, naming both ways out.
     @Test func anArchitectureWithoutABuildIsRefused() throws {
         let e = #expect(throws: ManifestError.self) { try Dovecot().manifest(try componentContext(arch: 0xF3)) }
-        #expect(e?.message.contains("no patched Dovecot build for riscv64") == true)
+        #expect(e?.message.contains("no patched Dovecot build for Debian 12 on riscv64") == true)
         #expect(e?.message.contains("dovecot_packages = debian") == true)
         _ = try Dovecot().manifest(try componentContext(["dovecot_packages = debian"], arch: 0xF3))
     }
 
-    /// The pins are Debian 12 builds: another release is refused once the
-    /// probe has named it, unless the operator chose packages explicitly.
-    @Test func theHostsReleaseMustMatchThePinnedBuild() throws {
-        try Dovecot.checkRelease(try componentContext(), hostOS: "debian 12", hostName: "h")
-        let e = #expect(throws: DeployFailure.self) {
-            try Dovecot.checkRelease(try componentContext(), hostOS: "debian 13", hostName: "relay.example.org")
-        }
-        #expect(e?.message.contains("relay.example.org runs debian 13") == true)
-        #expect(e?.message.contains("built for Debian 12") == true)
-        try Dovecot.checkRelease(try componentContext(["dovecot_packages = debian"]), hostOS: "debian 13", hostName: "h")
+    /// On Debian 13 the default is the 2.3 build for 13 (PR #1002's pins);
+    /// Debian's own Dovecot there is 2.4 and refused, naming the way out;
+    /// the operator's own dovecot_debs are taken as they are.
+    @Test(arguments: [(UInt16(0x3E), "amd64"), (UInt16(0xB7), "arm64")])
+    func debian13GetsItsOwnBuild(_ machine: UInt16, _ arch: String) throws {
+        var context = try componentContext(arch: machine)
+        context.debianRelease = "13"
+        let m = try Dovecot().manifest(context)
+        #expect(m.downloads.map(\.path) == ["core", "imapd", "lmtpd"].map {
+            "/var/cache/cmdeploy/dovecot/dovecot-\($0)_2.3.21+dfsg1-3+chatmail2+deb13u1_\(arch).deb"
+        })
+        let build = try #require(UpstreamPins.dovecot.first { $0.architecture == arch && $0.debianRelease == "13" })
+        #expect(m.downloads.map(\.sha256) == build.debs.map(\.sha256))
+        #expect(m.text("/etc/apt/preferences.d/pin-dovecot") == "Package: dovecot-*\nPin: version *\nPin-Priority: -1\n")
+
+        var debian = try componentContext(["dovecot_packages = debian"], arch: machine)
+        debian.debianRelease = "13"
+        let e = #expect(throws: ManifestError.self) { try Dovecot().manifest(debian) }
+        #expect(e?.message.contains("dovecot_packages = debian is for Debian 12 only") == true)
+        #expect(e?.message.contains(debian.config.path) == true)
+
         let sum = String(repeating: "a", count: 64)
-        try Dovecot.checkRelease(try componentContext(["dovecot_debs = https://x.example/dovecot-core.deb \(sum)"]),
-                                 hostOS: "debian 13", hostName: "h")
+        var own = try componentContext(["dovecot_debs = https://x.example/dovecot-core_9_\(arch).deb \(sum)"], arch: machine)
+        own.debianRelease = "13"
+        #expect(try Dovecot().manifest(own).downloads.map(\.url) == ["https://x.example/dovecot-core_9_\(arch).deb"])
     }
 
     @Test func dovecotDebsMustBePairsOfDebURLAndSha256() throws {

@@ -59,8 +59,9 @@ import ChatmailConfig
         }
         #expect(expected.count == 6)
         var seen = 0
-        #expect(UpstreamPins.dovecot.map(\.architecture).sorted() == ["amd64", "arm64"])
-        for build in UpstreamPins.dovecot {
+        let debian12 = UpstreamPins.dovecot.filter { $0.debianRelease == "12" }
+        #expect(debian12.map(\.architecture).sorted() == ["amd64", "arm64"])
+        for build in debian12 {
             #expect(build.debianRelease == "12" && build.version == "1:2.3.21+dfsg1-3")
             #expect(build.debs.count == 3)
             for (pkg, deb) in zip(["dovecot-core", "dovecot-imapd", "dovecot-lmtpd"], build.debs) {
@@ -75,5 +76,34 @@ import ChatmailConfig
             }
         }
         #expect(seen == 6)
+    }
+
+    /// Debian 13's builds: relay PR #1002's table (a row per package, a
+    /// column per "debN arch") and its two URL patterns, with a literal "+"
+    /// on download.delta.chat and "%2B" on GitHub.
+    @Test func debian13DovecotPinsMatchTheReference() throws {
+        let rows = try Self.referenceRows()
+        let header = try #require(rows.first { $0.count > 4 && $0[0] == "pkg" && $0.contains("deb13 amd64") })
+        var expected: [String: String] = [:]   // "pkg arch" -> sha256
+        for pkg in ["core", "imapd", "lmtpd"] {
+            let row = try #require(rows.first { $0.count == header.count && $0[0] == pkg }, "\(pkg)")
+            for arch in ["amd64", "arm64"] {
+                let column = try #require(header.firstIndex(of: "deb13 \(arch)"))
+                expected["dovecot-\(pkg) \(arch)"] = row[column]
+            }
+        }
+        let debian13 = UpstreamPins.dovecot.filter { $0.debianRelease == "13" }
+        #expect(debian13.map(\.architecture).sorted() == ["amd64", "arm64"])
+        for build in debian13 {
+            #expect(build.version == "1:2.3.21+dfsg1-3+chatmail2+deb13u1")
+            #expect(build.debs.count == 3)
+            for (pkg, deb) in zip(["dovecot-core", "dovecot-imapd", "dovecot-lmtpd"], build.debs) {
+                #expect(deb.sha256 == expected["\(pkg) \(build.architecture)"], "\(pkg) \(build.architecture)")
+                let file = "\(pkg)_2.3.21+dfsg1-3+chatmail2+deb13u1_\(build.architecture).deb"
+                #expect(deb.url == "https://download.delta.chat/dovecot/" + file)
+                #expect(deb.mirrors == ["https://github.com/chatmail/dovecot/releases/download/upstream%2F2.3.21%2Bdfsg1-3%2Bchatmail2/"
+                                        + file.replacingOccurrences(of: "+", with: "%2B")])
+            }
+        }
     }
 }
