@@ -136,7 +136,8 @@ public enum ConfigKeys {
             name: "dovecot_packages", defaultText: "patched",
             help: ["patched: Dovecot 2.3.21 builds without the 500 ms IMAP IDLE delay, pinned by sha256",
                    "(new messages reach phones at once; updates come with cmdeploy).",
-                   "debian: Debian's own Dovecot (security updates from Debian, 0.5 s later delivery)."]),
+                   "debian: Debian 12's own Dovecot (security updates from Debian, 0.5 s later delivery;",
+                   "not on Debian 13, whose Dovecot 2.4 cannot create accounts on login)."]),
 
         ConfigKey(
             name: "dns_forwarders", defaultText: "",

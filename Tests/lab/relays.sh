@@ -1,7 +1,10 @@
 # Helpers for suites that need deployed relays (scripts/test-relay-lab).
-# Source after lib.sh. Two relays in the two TLS modes a lab can show:
-#   relay1.test    on host relay1, ACME certificate from the lab's pebble
-#   _relay2.test   on host relay2, self-signed (the "_" prefix asks for it)
+# Source after lib.sh. The standard pair, in the two TLS modes a lab can
+# show, on two Debian releases (LAB_HOST_SUITES of scripts/test-relay-lab):
+#   relay1.test    on host relay1, Debian 12, ACME certificate from the lab's pebble
+#   _relay2.test   on host relay2, Debian 13, self-signed (the "_" prefix asks for it)
+# and a third host for the release upgrade (relay-upgrade.sh):
+#   relay3.test    on host relay3, Debian 12 until the suite upgrades it to 13
 # shellcheck shell=bash
 
 CMDEPLOY=${CMDEPLOY:-$PWD/.build/debug/cmdeploy}
@@ -14,12 +17,17 @@ RELAY1_HOST=relay1.$LAB_DOMAIN
 RELAY2_HOST=relay2.$LAB_DOMAIN
 RELAY1_INI=$RELAYLAB_STATE/relay1.ini
 RELAY2_INI=$RELAYLAB_STATE/relay2.ini
-export CMDEPLOY CHATMAILD_BIN RELAYLAB_STATE RELAY1 RELAY2 RELAY1_HOST RELAY2_HOST RELAY1_INI RELAY2_INI
+RELAY3=relay3.$LAB_DOMAIN
+RELAY3_HOST=relay3.$LAB_DOMAIN
+RELAY3_INI=$RELAYLAB_STATE/relay3.ini
+export CMDEPLOY CHATMAILD_BIN RELAYLAB_STATE RELAY1 RELAY2 RELAY1_HOST RELAY2_HOST RELAY1_INI RELAY2_INI RELAY3 RELAY3_HOST RELAY3_INI
 
 relay_domain() { local v="RELAY$1"; echo "${!v}"; }
 relay_host() { local v="RELAY$1_HOST"; echo "${!v}"; }
 relay_ini() { local v="RELAY$1_INI"; echo "${!v}"; }
-relay_ip() { echo "$LAB_NET.1$1"; }   # relay1 is .11, relay2 .12 (scripts/lab.d/hosts.sh)
+relay_ip() { echo "$LAB_NET.1$1"; }   # relay1 is .11, relay2 .12, relay3 .13 (scripts/lab.d/hosts.sh)
+# relay_suite N: the Debian suite relay N's host booted with (scripts/lab env)
+relay_suite() { local w s=bookworm; for w in ${LAB_HOST_SUITES:-}; do [ "${w%%=*}" = "relay$1" ] && s=${w#*=}; done; echo "$s"; }
 
 # cm N ARGS...: cmdeploy ARGS for relay N, run as a lab client
 cm() {
@@ -56,13 +64,16 @@ lab_pin() {
     echo "${LAB_FILES_URL}$1 $sum"
 }
 
-# lab_dovecot_debs: dovecot_debs for a lab relay, one "URL SHA256" line per
-# .deb of the lab's patched Dovecot (scripts/lab build puts them on the file
-# server); "+" written %2B in the URLs, as in upstream's pins
+# lab_dovecot_debs SUITE: dovecot_debs for a lab relay on SUITE, one "URL
+# SHA256" line per .deb of the lab's patched Dovecot for it (scripts/lab
+# build puts them on the file server; a build for Debian N other than 12
+# has +debNu1 in its version); "+" written %2B in the URLs, as in
+# upstream's pins
 lab_dovecot_debs() {
-    local p f pin lines=()
+    local suite=${1:-bookworm} p f pin lines=() re='[+]chatlab[0-9]+_'
+    [ "$suite" = bookworm ] || re="[+]chatlab[0-9]+[+]deb$(suite_release "$suite")u1_"
     for p in dovecot-core dovecot-imapd dovecot-lmtpd; do
-        f=$(awk -v p="${p}_" 'index($2, p) == 1 && $2 ~ /\.deb$/ { print $2 }' "$LAB_FILES_DIR/SHA256SUMS")
+        f=$(awk -v p="${p}_" -v re="$re" 'index($2, p) == 1 && $2 ~ re && $2 ~ /\.deb$/ { print $2 }' "$LAB_FILES_DIR/SHA256SUMS")
         [ -n "$f" ] && [ "$(wc -l <<< "$f")" = 1 ] \
             || { echo "no single $p .deb on the lab file server (${f:-none}); run scripts/lab build" >&2; return 1; }
         pin=$(lab_pin "$f") || return 1
@@ -92,20 +103,23 @@ write_ini() {
 }
 
 # The lab's standard pair: relay2 runs Dovecot without the 500 ms IDLE
-# delay (the default; the core suite runs against it), relay1 the opt-out,
-# Debian's own Dovecot.
+# delay (the default, and the only choice on Debian 13; the core suite runs
+# against it), relay1 the opt-out, Debian 12's own Dovecot.
 relay_dovecot() { [ "$1" = 1 ] && echo debian || echo patched; }
 
-# set_dovecot N patched|debian: which Dovecot relay N's ini asks for; patched
-# comes from the lab's own build on the file server (dovecot_debs), as
-# upstream's builds on a real host
+suite_release() { case $1 in bookworm) echo 12 ;; trixie) echo 13 ;; *) echo "unknown suite $1" >&2; return 1 ;; esac; }
+
+# set_dovecot N patched|debian [SUITE]: which Dovecot relay N's ini asks
+# for; patched comes from the lab's own build for SUITE (default: the suite
+# relay N runs) on the file server (dovecot_debs), as upstream's builds on a
+# real host
 set_dovecot() {
-    local ini; ini=$(relay_ini "$1")
+    local ini suite=${3:-$(relay_suite "$1")}; ini=$(relay_ini "$1")
     if [ "$2" = debian ]; then
         del_key "$ini" dovecot_debs
         set_key "$ini" dovecot_packages debian
     else
-        local debs; debs=$(lab_dovecot_debs) || return 1
+        local debs; debs=$(lab_dovecot_debs "$suite") || return 1
         del_key "$ini" dovecot_packages
         set_key "$ini" dovecot_debs "$debs"
     fi

@@ -308,7 +308,8 @@ dovecot_build() {
     { printf 'dovecot (%s) UNRELEASED; urgency=medium\n\n' "$built"
       printf '  * chatmail lab build: NOTIFY_DELAY_MSECS 0 in %s, no 500 ms\n' "$DOVECOT_WATCH"
       printf '    debounce of IMAP IDLE notifications. Debian source %s.\n' "$src"
-      [ "$suite" = "$src_suite" ] || printf '  * Rebuilt for Debian %s (%s), without LTO.\n' "$release" "$suite"
+      [ "$suite" = "$src_suite" ] || printf '  * Rebuilt for Debian %s (%s).\n' "$release" "$suite"
+      printf '  * Built without link-time optimization.\n'
       [ "$src" = "$version" ] || printf '  * The archive does not serve the source of %s: built from\n    %s, versioned above %s.\n' \
           "$version" "$src" "$version"
       printf '\n -- chatmail lab <root@localhost>  %s\n\n' "$date"
@@ -316,15 +317,15 @@ dovecot_build() {
     [ "$(chroot "$root" sh -c 'cd "$1" && dpkg-parsechangelog -S Version' sh "$dir")" = "$built" ] \
         || die "the changelog entry for $built did not take"
 
-    # On a newer release: without link-time optimization (half the build
-    # time on 2 cores, same behaviour), and with GCC 14's new hard errors
-    # for old C idioms back to warnings (2.3 predates GCC 14).
+    # Without link-time optimization: the same code, built in 6 instead of
+    # 22 minutes on 2 cores (LTO links every module twice). On a newer
+    # release, GCC 14's new hard errors for old C idioms back to warnings
+    # (2.3 predates GCC 14).
+    sed -i 's/optimize=+lto/optimize=-lto/' "$root$dir/debian/rules"
     local flags=()
-    if [ "$suite" != "$src_suite" ]; then
-        grep -q 'optimize=+lto' "$root$dir/debian/rules" && sed -i 's/optimize=+lto/optimize=-lto/' "$root$dir/debian/rules"
-        flags=(DEB_CFLAGS_APPEND='-Wno-error=incompatible-pointer-types -Wno-error=implicit-function-declaration -Wno-error=int-conversion')
-    fi
-    log "dpkg-buildpackage of dovecot $built on $suite (DEB_BUILD_OPTIONS='nocheck parallel=2'; 10 to 25 min on 2 cores)"
+    [ "$suite" = "$src_suite" ] \
+        || flags=(DEB_CFLAGS_APPEND='-Wno-error=incompatible-pointer-types -Wno-error=implicit-function-declaration -Wno-error=int-conversion')
+    log "dpkg-buildpackage of dovecot $built on $suite (DEB_BUILD_OPTIONS='nocheck parallel=2', no LTO; about 6 min on 2 cores)"
     local tb=$SECONDS
     "${ch[@]}" "${flags[@]}" DEB_BUILD_OPTIONS='nocheck parallel=2' sh -c 'cd "$1" && dpkg-buildpackage -B -uc -us' sh "$dir" >> "$blog" 2>&1 \
         || die "dpkg-buildpackage failed, see $blog"

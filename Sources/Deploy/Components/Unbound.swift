@@ -22,7 +22,8 @@ struct Unbound: Component {
             Package("unbound")
             // Trust anchor for DNSSEC; unbound's start helper copies it.
             Package("dns-root-data")
-            Package("dnsutils")
+            // dig (Debian 13 has no dnsutils package; 12 has it as a transitional one)
+            Package("bind9-dnsutils")
             Package("resolvconf", present: false)
             // A regular file: it replaces resolved's or resolvconf's symlink.
             File("/etc/resolv.conf", text: resolv)

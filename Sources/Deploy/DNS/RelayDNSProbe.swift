@@ -53,7 +53,7 @@ public struct RelayDNSProbe: Sendable {
         }
         var probe = parse(result.stdoutText, domain: config.mailDomain)
         if probe.digMissing && installDig {
-            throw DNSError("dig is not installed on \(host.name) and `apt-get install dnsutils` failed")
+            throw DNSError("dig is not installed on \(host.name) and `apt-get install bind9-dnsutils` failed")
         }
         probe.domain = config.mailDomain
         return probe
@@ -69,7 +69,7 @@ public struct RelayDNSProbe: Sendable {
             D=\(shellQuote(domain))
             if \(installDig ? "true" : "false") && ! command -v dig >/dev/null 2>&1; then
               { apt-get -o DPkg::Lock::Timeout=120 update &&
-                DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y dnsutils; } >&2
+                DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y bind9-dnsutils; } >&2
             fi
             command -v dig >/dev/null 2>&1 || { echo nodig; exit 0; }
             echo "acme $(acmetool account-url 2>/dev/null | head -n 1)"

@@ -67,8 +67,8 @@ public struct RelayDeployment {
                 throw DeployFailure("DNS lookup on \(host.name) failed: \(error)")
             }
             if probe.digMissing {
-                // A dry run leaves the host as it is, dnsutils included.
-                onEvent(.note("DNS not checked: dig is not installed on \(host.name) yet (the real run installs dnsutils and checks)", warning: true))
+                // A dry run leaves the host as it is, bind9-dnsutils included.
+                onEvent(.note("DNS not checked: dig is not installed on \(host.name) yet (the real run installs bind9-dnsutils and checks)", warning: true))
             } else if let problems = DNSPreCheck.problems(config, probe: probe) {
                 throw DNSNotReady(problems: problems)
             }

@@ -30,7 +30,7 @@ import Support
         #expect(!conf.contains("forward-zone"))
         #expect(!conf.contains("do-ip6"))
         #expect(m.text("/etc/resolv.conf") == "nameserver 127.0.0.1\nnameserver 9.9.9.9\n")
-        #expect(m.packages.map(\.name) == ["unbound", "dns-root-data", "dnsutils", "resolvconf"])
+        #expect(m.packages.map(\.name) == ["unbound", "dns-root-data", "bind9-dnsutils", "resolvconf"])
         #expect(m.packages.last?.present == false)
         #expect(m.service("unbound.service")?.restartOn == [Unbound.confPath, "unbound"])
         let resolvconf = try #require(m.service("unbound-resolvconf.service"))

@@ -87,9 +87,11 @@ class Client:
     """One Delta Chat profile, with bounded event waits and a memory of its
     recent warnings and errors (printed when a wait fails)."""
 
-    def __init__(self, dc, accounts_dir, name):
+    def __init__(self, dc, accounts_dir, name, account=None):
+        """A new profile, or the existing `account` (a later run on the same
+        accounts directory)."""
         self.dc = dc
-        self.acc = dc.add_account()
+        self.acc = account or dc.add_account()
         self.name = name
         self.addr = None
         self.recent = deque(maxlen=12)
