@@ -334,9 +334,9 @@ set_dovecot 2 patched
 # --- relay2: self-signed "_" domain on Debian 13 beside relay1 ---
 check "relay2: fresh deploy (Debian 13, self-signed, _ domain)" deploy_logged relay2-fresh 2
 check "relay2: every relay unit active, none failed" units_active 2 "$UNITS"
-check "relay2: the ports of the relay listen" \
+check "relay2: the ports of the relay listen (no 402: acmetool is for ACME relays)" \
     listening 2 0.0.0.0:25 0.0.0.0:465 0.0.0.0:587 0.0.0.0:143 0.0.0.0:993 0.0.0.0:80 0.0.0.0:443 \
-        127.0.0.1:8443 127.0.0.1:10025 127.0.0.1:10026 127.0.0.1:10080 127.0.0.1:10081 127.0.0.1:402 127.0.0.1:53
+        '[::]:25' '[::]:993' '[::]:443' 127.0.0.1:8443 127.0.0.1:10025 127.0.0.1:10026 127.0.0.1:10080 127.0.0.1:10081 127.0.0.1:53
 check "relay2: Dovecot is the lab's patched build for Debian 13 (dovecot_debs), pinned" dovecot_from_debs 2
 check "relay2: Debian 13's own Dovecot 2.4 stays out: full-upgrade would not touch Dovecot (pin)" on relay2 \
     'apt-cache madison dovecot-core | grep -q " 1:2\.4" || { echo "the repo has no Dovecot 2.4: the check would prove nothing"; exit 1; }

@@ -41,7 +41,8 @@ dc() {
 write_ini 3 || { fail "write relay3's chatmail.ini"; finish; exit; }
 check "relay3: publish A, MX and web names" publish_base_zone 3
 snapshot() {
-    on relay3 'dpkg-query -W -f "\${Package} \${Version} \${Status}\n"; ls -la /etc /usr/local/bin /var/lib; test ! -e /etc/chatmail-version' | sort
+    # (/etc itself and os-release change: pose_as writes them)
+    on relay3 'dpkg-query -W -f "\${Package} \${Version} \${Status}\n"; ls -la /etc /usr/local/bin /var/lib | grep -Ev " (\.|os-release( ->.*)?)\$"; test ! -e /etc/chatmail-version' | sort
 }
 pose_as() {   # pose_as OS-RELEASE-TEXT: relay3's /etc/os-release says so
     on relay3 "rm -f /etc/os-release && cat > /etc/os-release" <<< "$1"
@@ -153,4 +154,21 @@ check "relay3: queue flushed" on relay3 'postqueue -f'
 dc after
 check "relay3: the queue is empty again" on relay3 '[ -z "$(postqueue -j)" ]'
 check "relay3: cmdeploy status is green" cm 3 status
+
+# --- the third TLS mode on Debian 13: certificate files managed outside ---
+# (relay1 and relay3 show ACME, relay2 self-signed): the ACME certificate
+# copied to files of the operator's, named by tls_external_cert_and_key
+check "relay3: certificate and key copied to /etc/chatmail-tls" on relay3 "install -d -m 700 /etc/chatmail-tls &&
+    cp /var/lib/acme/live/$D3/fullchain /etc/chatmail-tls/fullchain.pem && cp /var/lib/acme/live/$D3/privkey /etc/chatmail-tls/privkey.pem"
+set_key "$RELAY3_INI" tls_external_cert_and_key "/etc/chatmail-tls/fullchain.pem /etc/chatmail-tls/privkey.pem"
+check "relay3: run with tls_external_cert_and_key (Debian 13)" deploy_logged relay3-external
+check "relay3: Dovecot, Postfix and nginx use the external files" on relay3 '
+    doveconf -n | grep -q "ssl_cert = </etc/chatmail-tls/fullchain.pem" &&
+    postconf -n | grep -q /etc/chatmail-tls/fullchain.pem &&
+    nginx -T 2>/dev/null | grep -q "ssl_certificate /etc/chatmail-tls/fullchain.pem"'
+check "relay3: the reload path unit watches the certificate" on relay3 'systemctl is-active -q tls-cert-reload.path'
+served() { client sh -c "openssl s_client -connect $D3:993 -servername $D3 -CAfile '$LAB_CA_BUNDLE' -verify_return_error </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256"; }
+on_disk() { on relay3 'openssl x509 -noout -fingerprint -sha256 -in /etc/chatmail-tls/fullchain.pem'; }
+check_eq "relay3: IMAPS serves the external certificate, verified" "$(on_disk 2>&1)" served
+check "relay3: ... and a run after that changes nothing" no_changes
 finish

@@ -11,7 +11,16 @@ public struct Postfix: Component {
     public static let mainCF = "/etc/postfix/main.cf"
     public static let masterCF = "/etc/postfix/master.cf"
     public static let tlsPolicyMap = "/etc/postfix/smtp_tls_policy_map"
-    public static let dropIn = "/etc/systemd/system/postfix@.service.d/10_restart.conf"
+    /// The unit that runs Postfix's master: on Debian 12 the instance
+    /// postfix@- (postfix.service is a one-shot wrapper that stays "active
+    /// (exited)" when the master dies); on Debian 13 postfix.service itself
+    /// (postfix@- is then an unused instance template).
+    public static func masterUnit(_ context: DeployContext) -> String {
+        context.debianRelease == "12" ? "postfix@-.service" : "postfix.service"
+    }
+    static func dropInDir(_ context: DeployContext) -> String {
+        context.debianRelease == "12" ? "/etc/systemd/system/postfix@.service.d" : "/etc/systemd/system/postfix.service.d"
+    }
 
     /// Postfix checks the staged main.cf and master.cf together: the staging
     /// directory holds copies of the other files of /etc/postfix. postconf
@@ -30,6 +39,10 @@ public struct Postfix: Component {
         let mapFiles = try maps.map { File("/etc/postfix/\($0)", text: try Templates.text("postfix/\($0)")) }
         let dropIn = try Templates.text("postfix/10_restart.conf")
         let mail = !context.disableMail
+        let dropInDir = Self.dropInDir(context)
+        // the other release's drop-in: a host upgraded from Debian 12 has it
+        let otherDropIn = context.debianRelease == "12" ? "/etc/systemd/system/postfix.service.d/10_restart.conf"
+            : "/etc/systemd/system/postfix@.service.d/10_restart.conf"
         return Manifest {
             Package("postfix")
             // Postfix reaches the OpenDKIM milter socket through this group
@@ -40,8 +53,9 @@ public struct Postfix: Component {
             mapFiles
             GuardedCommand("postmap smtp_tls_policy_map", "postmap \(Self.tlsPolicyMap)",
                            onChangeOf: [Self.tlsPolicyMap])
-            Directory("/etc/systemd/system/postfix@.service.d")
-            File(Self.dropIn, text: dropIn)
+            Directory(dropInDir)
+            File(dropInDir + "/10_restart.conf", text: dropIn)
+            Absent(otherDropIn)
             Service("postfix", enabled: mail, running: mail,
                     restartOn: [Self.mainCF, Self.masterCF] + maps.map { "/etc/postfix/\($0)" } + ["postfix"])
         }
@@ -74,10 +88,10 @@ public struct Postfix: Component {
         return try Templates.render("postfix/master.cf.mustache", values)
     }
 
-    /// Debian's postfix.service is a one-shot wrapper that stays "active
-    /// (exited)" when the master process dies; this instance runs the master.
+    /// The unit of the master process (`masterUnit`), besides postfix.service.
     public func statusUnits(_ context: DeployContext) -> [String] {
-        context.disableMail ? [] : ["postfix@-.service"]
+        let unit = Self.masterUnit(context)
+        return context.disableMail || unit == "postfix.service" ? [] : [unit]
     }
 
     public func listeners(_ context: DeployContext) -> [Listener] {

@@ -30,13 +30,15 @@ public struct RelayExpectations: Sendable, Equatable {
         self.listeners = listeners
     }
 
-    /// The expectations for `config`. `disableMail` matches a relay deployed
-    /// with `cmdeploy run --disable-mail`.
-    public static func derive(_ config: ChatmailConfig, disableMail: Bool = false) throws -> RelayExpectations {
+    /// The expectations for `config` on Debian `debianRelease`. `disableMail`
+    /// matches a relay deployed with `cmdeploy run --disable-mail`.
+    public static func derive(_ config: ChatmailConfig, disableMail: Bool = false,
+                              debianRelease: String = "12") throws -> RelayExpectations {
         // Manifests need a chatmaild binary to declare its upload; which
         // units and ports there are does not depend on its bytes.
         var context = DeployContext(config: config, disableMail: disableMail,
                                     chatmaild: LocalFile(path: "(status: not uploaded)", content: []))
+        context.debianRelease = debianRelease
         context.unboundConfigLock = LocalFile(path: "(status: not uploaded)", content: [])
         var running: [ExpectedUnit] = [], stopped: [ExpectedUnit] = [], listeners: [ExpectedListener] = []
         for component in Relay.components(for: context) {
@@ -53,5 +55,13 @@ public struct RelayExpectations: Sendable, Equatable {
             }
         }
         return RelayExpectations(running: running, stopped: stopped, listeners: listeners)
+    }
+
+    /// Every unit any supported release may need asked about: the probe
+    /// runs before the host's release is known.
+    public static func allUnits(_ config: ChatmailConfig) throws -> [String] {
+        var seen = Set<String>()
+        return try HostSystem.supported.flatMap { try derive(config, debianRelease: $0.versionID).allUnits }
+            .filter { seen.insert($0).inserted }
     }
 }

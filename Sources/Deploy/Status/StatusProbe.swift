@@ -58,6 +58,8 @@ public struct RelayStatus: Sendable, Equatable {
     public var deployedCommit: String?
     public var deployedStampSHA256: String?
     public var nocreate = false
+    /// The host's /etc/os-release (`HostSystem`): which units to expect.
+    public var system = HostSystem(id: "", versionID: "", prettyName: "")
     /// A cmdeploy apply holds the host's lock: its owner line.
     public var deployRunning: String?
     /// Left by an interrupted deploy (the next `cmdeploy run` repairs them).
@@ -131,6 +133,9 @@ public enum StatusProbe {
             if [ -f /etc/chatmail-version ]; then head -n 1 /etc/chatmail-version; sha256sum </etc/chatmail-version | cut -c1-64; else echo none; fi
             echo '== nocreate'
             if [ -e \(nocreatePath) ]; then echo present; else echo absent; fi
+            echo '== os'
+            cat /etc/os-release 2>/dev/null | grep -E '^(ID|VERSION_ID|PRETTY_NAME)='
+
             echo '== deploy'
             if [ -e \(Recovery.lockPath) ] && ! flock -n \(Recovery.lockPath) true 2>/dev/null; then echo "running $(head -n 1 \(Recovery.ownerPath) 2>/dev/null)"; fi
             if [ -f \(Recovery.guardPath) ] && grep -qx \(shellQuote(Recovery.guardMarker)) \(Recovery.guardPath); then echo guard; fi
@@ -221,6 +226,7 @@ public enum StatusProbe {
             if version.count > 1, version[1].trimmed.count == 64 { status.deployedStampSHA256 = version[1].trimmed }
         }
         status.nocreate = s["nocreate"]?.first?.trimmed == "present"
+        status.system = HostSystem.parse((s["os"] ?? []).joined(separator: "\n"))
         for line in s["deploy"] ?? [] {
             let t = line.trimmed
             if t.hasPrefix("running") { status.deployRunning = String(t.dropFirst(7)).trimmed }

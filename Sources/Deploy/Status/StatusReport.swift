@@ -117,7 +117,7 @@ public enum RelayHealth {
 
     /// The status probe's raw output on `host`.
     public static func probe(_ config: ChatmailConfig, on host: any Remote.Host) throws -> String {
-        try StatusProbe.run(units: RelayExpectations.derive(config).allUnits, config: config, on: host)
+        try StatusProbe.run(units: RelayExpectations.allUnits(config), config: config, on: host)
     }
 
     /// `localStamp`: what `cmdeploy run` from here would write to /etc/chatmail-version
@@ -130,7 +130,9 @@ public enum RelayHealth {
             guard let u = s.units[$0] else { return false }
             return u.unitFileState == "disabled" && u.activeState != "active"
         }
-        let expected = try RelayExpectations.derive(config, disableMail: mailOff)
+        // Unknown or unsupported systems are judged like Debian 12.
+        let expected = try RelayExpectations.derive(config, disableMail: mailOff,
+                                                    debianRelease: s.system.debianRelease ?? "12")
         var checks: [StatusCheck] = []
         checks += unitChecks(s, expected)
         checks += portChecks(s, expected)

@@ -84,7 +84,24 @@ import Support
         #expect(Set(s.restartOn).isSuperset(of: [Postfix.mainCF, Postfix.masterCF, Postfix.tlsPolicyMap, "postfix"]))
         let off = try #require(try Postfix().manifest(try MailConfigs.context(disableMail: true)).mailService("postfix"))
         #expect(!off.enabled && !off.running)
-        #expect(settingLines(try m.mailText(Postfix.dropIn)) == ["[Service]", "Restart=always", "RestartSec=30"])
+        #expect(settingLines(try m.mailText("/etc/systemd/system/postfix@.service.d/10_restart.conf"))
+                == ["[Service]", "Restart=always", "RestartSec=30"])
+        #expect(m.absents.contains("/etc/systemd/system/postfix.service.d/10_restart.conf"))
+    }
+
+    /// Debian 13's postfix.service runs the master itself: the restart
+    /// drop-in and the status check follow it, and Debian 12's drop-in
+    /// (left by a release upgrade) goes.
+    @Test func debian13RunsTheMasterInPostfixService() throws {
+        var context = try MailConfigs.context()
+        context.debianRelease = "13"
+        let m = try Postfix().manifest(context)
+        #expect(settingLines(try m.mailText("/etc/systemd/system/postfix.service.d/10_restart.conf"))
+                == ["[Service]", "Restart=always", "RestartSec=30"])
+        #expect(m.absents.contains("/etc/systemd/system/postfix@.service.d/10_restart.conf"))
+        #expect(Postfix.masterUnit(context) == "postfix.service" && Postfix().statusUnits(context).isEmpty)
+        context.debianRelease = "12"
+        #expect(Postfix().statusUnits(context) == ["postfix@-.service"])
     }
 
     /// A staging directory as the engine builds it: a copy of /etc/postfix

@@ -38,7 +38,7 @@ import Support
         #expect(r.absent.contains("/etc/cron.d/acmetool"))
         #expect(r.absent.contains("/usr/lib/acme/hooks/nginx"))
         #expect(r.text("/etc/systemd/system/acmetool-redirector.service")?
-            .contains("ExecStart=/usr/bin/acmetool redirector --service.uid=daemon --bind=127.0.0.1:402") == true)
+            .contains("ExecStart=/usr/bin/acmetool redirector --bind=127.0.0.1:402\nRestart") == true)
         #expect(r.service("acmetool-reconcile")?.enabled == false)
         #expect(r.service("acmetool-reconcile")?.running == false)
         #expect(r.service("acmetool-reconcile.timer")?.enabled == true)

@@ -62,6 +62,18 @@ import Support
         #expect(!ports(e).contains("10080/tcp chatmaild"))
     }
 
+    /// On Debian 13 Postfix's master runs in postfix.service; the probe asks
+    /// about the units of both releases, since it runs before the release is known.
+    @Test func debian13ExpectsPostfixServiceOnly() throws {
+        let config = try componentContext(domain: "chat.example.org").config
+        let e = try RelayExpectations.derive(config, debianRelease: "13")
+        #expect(e.running.map(\.unit).contains("postfix.service"))
+        #expect(!e.running.map(\.unit).contains("postfix@-.service"))
+        let all = try RelayExpectations.allUnits(config)
+        #expect(all.contains("postfix@-.service") && all.contains("postfix.service"))
+        #expect(Set(all).count == all.count)
+    }
+
     @Test func disabledMailExpectsNoPostfixOrDovecot() throws {
         let e = try expectations(disableMail: true)
         #expect(!e.running.map(\.unit).contains("postfix.service"))
