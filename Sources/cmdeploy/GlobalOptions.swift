@@ -10,7 +10,8 @@ import Support
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: ArgumentHelp(
-        "Path of chatmail.ini (default: $CHATMAIL_INI, else ./chatmail.ini).", valueName: "path"))
+        "Path of chatmail.ini (default: $CHATMAIL_INI, else ./chatmail.ini).", valueName: "path"),
+        completion: .file(extensions: ["ini"]))
     var configPath: String?
 
     @Flag(name: .shortAndLong, help: "Print more detail about what is done.")
@@ -42,17 +43,24 @@ struct GlobalOptions: ParsableArguments {
 struct SSHHostOption: ParsableArguments {
     @Option(name: .customLong("ssh-host"), help: ArgumentHelp(
         "Run commands on 'localhost' (or '@local') or on this SSH host instead of chatmail.ini's mail_domain.",
-        valueName: "host"))
+        valueName: "host"),
+        completion: .shellCommand(SSHHostOption.hostsFromSSHConfig))
     var sshHost: String?
 
     @Option(name: .customLong("ssh-config"), help: ArgumentHelp(
         "Read this ssh_config instead of ~/.ssh/config and /etc/ssh/ssh_config (default: $CMDEPLOY_SSH_CONFIG).",
-        valueName: "path"))
+        valueName: "path"),
+        completion: .file())
     var sshConfig: String?
 
     @Flag(name: .customLong("accept-new-host-key"), help: ArgumentHelp(
         "Trust and record the host key of a host never seen before (a changed key is always refused)."))
     var acceptNewHostKey = false
+
+    /// Completion candidates for --ssh-host: the literal names of `Host`
+    /// lines in the operator's ssh_config (patterns left out), and localhost.
+    static let hostsFromSSHConfig = "{ echo localhost; awk 'tolower($1) == \"host\" { for (i = 2; i <= NF; i++) "
+        + "if ($i !~ /[*?!]/) print $i }' \"${CMDEPLOY_SSH_CONFIG:-$HOME/.ssh/config}\" 2>/dev/null; }"
 
     /// Where to connect: the option, else the bare mail_domain.
     func target(for config: ChatmailConfig) -> String {

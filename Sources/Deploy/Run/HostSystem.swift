@@ -11,11 +11,14 @@ public struct HostSystem: Sendable, Equatable {
     public var versionID: String
     /// `PRETTY_NAME`, for messages.
     public var prettyName: String
+    /// The host's glibc (`getconf GNU_LIBC_VERSION`); nil when unknown.
+    public var glibc: ELFVersions.Version?
 
-    public init(id: String, versionID: String, prettyName: String) {
+    public init(id: String, versionID: String, prettyName: String, glibc: ELFVersions.Version? = nil) {
         self.id = id
         self.versionID = versionID
         self.prettyName = prettyName
+        self.glibc = glibc
     }
 
     /// The Debian releases a relay can be deployed to, by `VERSION_ID`.
@@ -48,14 +51,32 @@ public struct HostSystem: Sendable, Equatable {
             values[key] = value
         }
         return HostSystem(id: values["ID"] ?? "", versionID: values["VERSION_ID"] ?? "",
-                          prettyName: values["PRETTY_NAME"] ?? values["NAME"] ?? "")
+                          prettyName: values["PRETTY_NAME"] ?? values["NAME"] ?? "",
+                          glibc: values[glibcKey].flatMap { ELFVersions.Version(parsing: $0) })
     }
+
+    /// The line the read adds to os-release's: `getconf GNU_LIBC_VERSION`.
+    static let glibcKey = "CMDEPLOY_GLIBC"
 
     /// What the host runs; an unreadable os-release gives an empty system,
     /// which `requireSupported` refuses.
     public static func read(on host: any Remote.Host) throws -> HostSystem {
-        let result = try host.run("cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release", timeout: 30)
+        let result = try host.run("""
+            cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release; echo;             echo "\(glibcKey)=$(getconf GNU_LIBC_VERSION 2>/dev/null)"
+            """, timeout: 30)
         return parse(result.stdoutText)
+    }
+
+    /// Refuses a binary that needs a newer glibc than the host has: it would
+    /// not start there. `what` names it ("chatmaild /path").
+    public func checkGlibc(of binary: LocalFile, hostName: String) throws {
+        guard let need = ELFVersions.requiredGlibc(binary.content), let have = glibc, need > have else { return }
+        throw DeployFailure("""
+            \(binary.path) needs glibc \(need) (it was built on a newer system), but \(hostName) has glibc \(have) \
+            (\(prettyName.isEmpty ? "its system" : prettyName)): it would not start there. Build chatmaild on the oldest \
+            Debian release you deploy to, e.g. with scripts/build-chatmaild on Debian 12 (glibc 2.36), and pass it \
+            with --chatmaild-binary. Nothing was changed on the host.
+            """)
     }
 
     /// The Debian release, or an error naming what was found and what is supported.

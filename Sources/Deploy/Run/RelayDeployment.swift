@@ -55,10 +55,22 @@ public struct RelayDeployment {
         try Deployment.preflight(config)
         // First contact: a system other than Debian 12 or 13 is refused
         // before anything (the DNS check may install dig) happens on it.
-        let release = try HostSystem.read(on: host).requireSupported(hostName: host.name)
+        let system = try HostSystem.read(on: host)
+        let release = try system.requireSupported(hostName: host.name)
+        var context = DeployContext(
+            config: config, disableMail: options.disableMail,
+            chatmaild: options.websiteOnly ? nil : try Deployment.locateChatmaild(options.chatmaildBinary),
+            website: try Deployment.buildWebsite(config),
+            version: Deployment.versionStamp())
+        context.websiteOnly = options.websiteOnly
+        context.debianRelease = release
+        context.unboundConfigLock = context.chatmaild.flatMap(Deployment.locateUnboundConfigLock(beside:))
+        for binary in [context.chatmaild, context.unboundConfigLock].compactMap({ $0 }) {
+            try system.checkGlibc(of: binary, hostName: host.name)
+        }
         var acmeMissing = false
         // The same lookups as `cmdeploy dns`, in one round trip, before
-        // anything is built or changed. IPv4 relays have no DNS to check.
+        // anything is changed. IPv4 relays have no DNS to check.
         if options.checkDNS && !config.isIPv4Relay {
             let probe: RelayDNSProbe
             do {
@@ -74,14 +86,6 @@ public struct RelayDeployment {
             }
             acmeMissing = config.strictTLS && probe.acmeAccountURL.isEmpty
         }
-        var context = DeployContext(
-            config: config, disableMail: options.disableMail,
-            chatmaild: options.websiteOnly ? nil : try Deployment.locateChatmaild(options.chatmaildBinary),
-            website: try Deployment.buildWebsite(config),
-            version: Deployment.versionStamp())
-        context.websiteOnly = options.websiteOnly
-        context.debianRelease = release
-        context.unboundConfigLock = context.chatmaild.flatMap(Deployment.locateUnboundConfigLock(beside:))
         if let note = Website.skipNote(context) { onEvent(.note(note, warning: false)) }
         for note in Relay.omissions(for: context) { onEvent(.note(note, warning: true)) }
         let desired = try DesiredState(components: Relay.components(for: context), context: context)

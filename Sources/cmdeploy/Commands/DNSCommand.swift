@@ -16,7 +16,7 @@ struct DNSCommand: ParsableCommand {
             BIND zone file instead.
             """)
 
-    @Option(help: ArgumentHelp("Write the zone to this file instead of checking.", valueName: "path"))
+    @Option(help: ArgumentHelp("Write the zone to this file instead of checking.", valueName: "path"), completion: .file())
     var zonefile: String?
     @OptionGroup var host: SSHHostOption
     @OptionGroup var global: GlobalOptions

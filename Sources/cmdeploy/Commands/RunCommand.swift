@@ -29,11 +29,13 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp(
         "Stages to run: install,configure,activate (default: $CMDEPLOY_STAGES, else all). "
             + "A migration prepares a new host with install,configure and activates it later.",
-        valueName: "list"))
+        valueName: "list"),
+        completion: .list(["install", "configure", "activate", "install,configure", "configure,activate"]))
     var stages: StageList?
     @Option(help: ArgumentHelp(
         "The chatmaild binary to install (default: $CMDEPLOY_CHATMAILD_BINARY, else the chatmaild next to cmdeploy).",
-        valueName: "path"))
+        valueName: "path"),
+        completion: .file())
     var chatmaildBinary: String?
     @OptionGroup var host: SSHHostOption
     @OptionGroup var global: GlobalOptions

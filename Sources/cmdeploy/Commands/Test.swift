@@ -12,7 +12,8 @@ struct OnlineOptions: ParsableArguments {
     var secondRelay: String?
 
     @Option(name: .customLong("ca-file"), help: ArgumentHelp(
-        "Also trust the CA certificates in this PEM file (default: $SSL_CERT_FILE).", valueName: "path"))
+        "Also trust the CA certificates in this PEM file (default: $SSL_CERT_FILE).", valueName: "path"),
+        completion: .file(extensions: ["pem", "crt"]))
     var caFile: String?
 
     func endpoints(_ config: ChatmailConfig) -> (RelayEndpoint, RelayEndpoint?) {

@@ -18,7 +18,8 @@ struct WebdevCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Address to serve on; keep it on loopback unless you know who can reach it.",
                                valueName: "ipv4"))
     var bind = "127.0.0.1"
-    @Option(help: ArgumentHelp("Build into this folder instead of <www_folder>/build.", valueName: "path"))
+    @Option(help: ArgumentHelp("Build into this folder instead of <www_folder>/build.", valueName: "path"),
+            completion: .directory)
     var out: String?
     @Flag(help: "Do not open a browser.") var noBrowser = false
     @OptionGroup var global: GlobalOptions
