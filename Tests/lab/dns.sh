@@ -82,6 +82,15 @@ NOADDR_INI=$TMP/noaddr.ini
 "$CMDEPLOY" init "nothere.$LAB_DOMAIN" --config "$NOADDR_INI" > /dev/null
 check_fails "run pre-check: a domain without A/AAAA" "^Missing A and/or AAAA DNS records for nothere\.$LAB_DOMAIN!$" \
     client "$CMDEPLOY" run --dry-run --config "$NOADDR_INI" --ssh-host "$D" --ssh-config "$LAB_SSH_CONFIG"
+# every missing record in one run, not one per try
+all_missing() {
+    local out; out=$(client "$CMDEPLOY" run --dry-run --config "$NOADDR_INI" --ssh-host "$D" --ssh-config "$LAB_SSH_CONFIG" 2>&1)
+    for p in "^Missing A and/or AAAA DNS records" "^mta-sts\.nothere\.$LAB_DOMAIN\. +CNAME +nothere\.$LAB_DOMAIN\.$" \
+             "^www\.nothere\.$LAB_DOMAIN\. +CNAME +nothere\.$LAB_DOMAIN\.$"; do
+        grep -Eq "$p" <<< "$out" || { echo "no line /$p/ in:"; echo "$out"; return 1; }
+    done
+}
+check "run pre-check: A/AAAA, mta-sts and www CNAME named in one run" all_missing
 
 IP_INI=$TMP/ipv4.ini
 "$CMDEPLOY" init "$LAB_NET.11" --config "$IP_INI" > /dev/null
