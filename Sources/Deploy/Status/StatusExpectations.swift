@@ -58,10 +58,19 @@ public struct RelayExpectations: Sendable, Equatable {
     }
 
     /// Every unit any supported release may need asked about: the probe
-    /// runs before the host's release is known.
+    /// runs before the host's release is known. A release chatmail.ini
+    /// cannot be deployed to (dovecot_packages = debian on Debian 13) adds
+    /// nothing; when no release can, the first one's error is the answer.
     public static func allUnits(_ config: ChatmailConfig) throws -> [String] {
-        var seen = Set<String>()
-        return try HostSystem.supported.flatMap { try derive(config, debianRelease: $0.versionID).allUnits }
-            .filter { seen.insert($0).inserted }
+        var seen = Set<String>(), units: [String] = [], firstError: (any Error)?
+        for release in HostSystem.supported.map(\.versionID) {
+            do {
+                units += try derive(config, debianRelease: release).allUnits.filter { seen.insert($0).inserted }
+            } catch {
+                firstError = firstError ?? error
+            }
+        }
+        if units.isEmpty, let firstError { throw firstError }
+        return units
     }
 }
