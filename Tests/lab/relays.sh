@@ -87,6 +87,14 @@ write_ini() {
     local n=$1 ini; ini=$(relay_ini "$n")
     "$CMDEPLOY" init "$(relay_domain "$n")" --config "$ini" --force > /dev/null || return 1
     set_key "$ini" privacy_mail "privacy@$(relay_domain "$n")"
+    lab_ini_keys "$ini" || return 1
+    set_dovecot "$n" "$(relay_dovecot "$n")"
+}
+
+# lab_ini_keys INI: what a lab relay needs instead of the internet: the lab's
+# ACME CA, push stand-in and resolver, and the file server's download pins
+lab_ini_keys() {
+    local ini=$1
     set_key "$ini" acme_directory_url "$LAB_ACME_DIRECTORY"
     set_key "$ini" notification_url "$LAB_NOTIFICATION_URL"
     # lab hosts see the load of the machine running them (builds, other labs)
@@ -99,7 +107,6 @@ write_ini() {
     # mtail's pin is the hash of the extracted binary, which the engine checks
     local mtail=mtail_3.0.8_linux_$deb_arch.tar.gz
     set_key "$ini" mtail_download "${LAB_FILES_URL}$mtail $(tar -xzOf "$LAB_FILES_DIR/$mtail" mtail | sha256sum | cut -d' ' -f1)"
-    set_dovecot "$n" "$(relay_dovecot "$n")"
 }
 
 # The lab's standard pair: relay2 runs Dovecot without the 500 ms IDLE
@@ -113,8 +120,10 @@ suite_release() { case $1 in bookworm) echo 12 ;; trixie) echo 13 ;; *) echo "un
 # for; patched comes from the lab's own build for SUITE (default: the suite
 # relay N runs) on the file server (dovecot_debs), as upstream's builds on a
 # real host
-set_dovecot() {
-    local ini suite=${3:-$(relay_suite "$1")}; ini=$(relay_ini "$1")
+set_dovecot() { set_dovecot_ini "$(relay_ini "$1")" "$2" "${3:-$(relay_suite "$1")}"; }
+# set_dovecot_ini INI patched|debian SUITE: the same for any ini file
+set_dovecot_ini() {
+    local ini=$1 suite=$3
     if [ "$2" = debian ]; then
         del_key "$ini" dovecot_debs
         set_key "$ini" dovecot_packages debian
