@@ -66,7 +66,8 @@ public enum Deployment {
         if arch != hostArch {
             throw DeployFailure("""
                 \(binary.path) is built for \(arch), but \(hostName) is \(hostArch).
-                Build chatmaild for \(hostArch) (or download that build) and pass it with --chatmaild-binary.
+                Build chatmaild on a \(hostArch) machine with the oldest Debian release you deploy to \
+                (scripts/build-chatmaild; there are no prebuilt downloads), and pass it with --chatmaild-binary.
                 """)
         }
     }
