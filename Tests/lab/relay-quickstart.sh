@@ -8,7 +8,9 @@
 #   scripts/cmdeploy ARGS             -> the cmdeploy under test as a lab
 #                                        client, with the lab's ssh_config
 #                                        (and, for `run`, the chatmaild under
-#                                        test: --chatmaild-binary)
+#                                        test: --chatmaild-binary), and this
+#                                        checkout's web pages (CMDEPLOY_WWW_DIR:
+#                                        the binary may be built elsewhere)
 #   $EDITOR chatmail.ini              -> the privacy contacts, and the lab's
 #                                        stand-ins (ACME CA, push, resolver,
 #                                        download pins: Tests/lab/relays.sh)
@@ -22,7 +24,9 @@ SUITE=relay-quickstart
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/relays.sh"
 
-README=$(cd "$(dirname "$0")/../.." && pwd)/README.md
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+README=$REPO/README.md
+export CMDEPLOY_WWW_DIR=$REPO/www
 [[ " $LAB_HOSTS_UP " == *" relay3 "* ]] || { fail "the lab has no host relay3 (scripts/test-relay-lab boots it)"; finish; exit 1; }
 D=relay3.$LAB_DOMAIN
 IP4=$(relay_ip 3) IP6=${LAB_NET6:+${LAB_NET6}13}
