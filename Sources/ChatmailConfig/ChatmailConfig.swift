@@ -456,6 +456,9 @@ struct ParamsReader {
             guard isHTTPURL(url), url.hasSuffix(".deb"), sum.count == 64, sum.allSatisfy({ $0.isHexDigit }) else {
                 throw error(entry(key)!, "expected pairs of \"URL SHA256\" (an http(s) URL of a .deb file and 64 hex digits), got \(quoted(url + (sum.isEmpty ? "" : " " + sum)))")
             }
+            guard ChatmailConfig.debFileName(url) != nil else {
+                throw error(entry(key)!, "the file name in \(quoted(url)) is not a Debian package file name (letters, digits and . + ~ _ - only, %2B for +): the relay stores each .deb under that name")
+            }
             debs.append(PinnedDownload(url: url, sha256: sum.lowercased()))
             i += 2
         }
@@ -608,5 +611,28 @@ extension String {
             out.append(c)
         }
         return out
+    }
+}
+
+extension ChatmailConfig {
+    /// The percent-decoded last path component of a .deb URL when it is a
+    /// plain Debian file name (`dovecot-core_2.3.21+dfsg1-3_amd64.deb`); nil
+    /// for anything else (control characters, slashes, a leading dot or dash).
+    public static func debFileName(_ url: String) -> String? {
+        guard let last = url.split(separator: "/", omittingEmptySubsequences: false).last else { return nil }
+        var bytes: [UInt8] = []
+        var it = Array(last.utf8)[...]
+        while let c = it.popFirst() {
+            guard c == UInt8(ascii: "%") else { bytes.append(c); continue }
+            guard it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(v)
+            it = it.dropFirst(2)
+        }
+        let allowed = { (b: UInt8) in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "._+~-".utf8.contains(b)
+        }
+        guard let first = bytes.first, allowed(first), first != UInt8(ascii: "."), first != UInt8(ascii: "-"),
+              bytes.allSatisfy(allowed), bytes.count <= 200 else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

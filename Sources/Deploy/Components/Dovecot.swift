@@ -80,9 +80,11 @@ public struct Dovecot: Component {
                 \(context.debianRelease == "12" ? " or dovecot_packages = debian" : "")
                 """)
         }
-        return debs.map { deb in
-            let raw = deb.url.split(separator: "/").last.map(String.init) ?? "dovecot.deb"
-            let name = (raw.removingPercentEncoding ?? raw).replacingOccurrences(of: "/", with: "_")
+        return try debs.map { deb in
+            // chatmail.ini's are checked when it is read; the pins are plain names
+            guard let name = ChatmailConfig.debFileName(deb.url) else {
+                throw ManifestError(message: "dovecot: \(deb.url) does not end in a Debian package file name")
+            }
             return (deb, debDir + "/" + name)
         }
     }

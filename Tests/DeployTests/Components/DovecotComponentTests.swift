@@ -145,6 +145,15 @@ import Support
     @Test func dovecotDebsMustBePairsOfDebURLAndSha256() throws {
         #expect(throws: (any Error).self) { try componentContext(["dovecot_debs = https://x.example/dovecot-core.deb"]) }
         #expect(throws: (any Error).self) { try componentContext(["dovecot_debs = https://x.example/dovecot-core.tar.gz \(String(repeating: "a", count: 64))"]) }
+        // the decoded file name becomes a path on the relay: plain names only
+        let sum = String(repeating: "a", count: 64)
+        for bad in ["dovecot%0Acore.deb", "%2E%2E%2Fetc.deb", "-rf.deb", ".hidden.deb", "a%20b.deb", "dovecot%2fcore.deb", "x%zz.deb"] {
+            #expect(throws: (any Error).self, "\(bad)") { try componentContext(["dovecot_debs = https://x.example/\(bad) \(sum)"]) }
+        }
+        let ok = try componentContext(["dovecot_debs = https://x.example/dovecot-core_2.3.21%2Bdfsg1-3~b1_amd64.deb \(sum)"])
+        #expect(try Dovecot().manifest(ok).downloads.map(\.path) == ["/var/cache/cmdeploy/dovecot/dovecot-core_2.3.21+dfsg1-3~b1_amd64.deb"])
+        let e = #expect(throws: ConfigError.self) { try componentContext(["dovecot_debs = https://x.example/a%0Ab.deb \(sum)"]) }
+        #expect(e?.description.contains("is not a Debian package file name") == true)
     }
 
     @Test func defaultConfPointsAtChatmaildSockets() throws {
