@@ -244,7 +244,11 @@ dovecot_build() {
     if [ -z "$force" ] && dovecot_current "$cache"; then
         log "patched Dovecot for $suite is current ($cache); 'build --force-dovecot' rebuilds it"; return 0
     fi
-    take_lock "$LAB_DIR/.lab-dovecot-build.lock" 7200 "Dovecot build"
+    # once per process: a second build of this `build` (the next suite)
+    # would otherwise wait for the lock it holds itself
+    if [ -z "${DOVECOT_LOCK_HELD:-}" ]; then
+        take_lock "$LAB_DIR/.lab-dovecot-build.lock" 7200 "Dovecot build"; DOVECOT_LOCK_HELD=1
+    fi
     if [ -z "$force" ] && dovecot_current "$cache"; then log "patched Dovecot built meanwhile: $cache"; return 0; fi
 
     local root=$LAB_DIR/lab-dovecot-build new=$cache.new blog=$LAB_DIR/lab-dovecot-build-$suite.log t0=$SECONDS
