@@ -7,7 +7,8 @@
 # switched to trixie, `apt upgrade --without-new-pkgs`, `apt full-upgrade`,
 # reboot); `cmdeploy run` converges, and every mailbox, password, DKIM key,
 # certificate, push token and the queued message are still there; the
-# accounts log in, receive, and get pushes. docs/operating.md has the
+# accounts log in, receive, and get pushes. Then a new ACME certificate
+# from Debian 13's acmetool, and the external-certificate mode on 13. docs/operating.md has the
 # operator's procedure. Run by `scripts/test-relay-lab upgrade`.
 SUITE=relay-upgrade
 . "$(dirname "$0")/lib.sh"
@@ -155,6 +156,17 @@ dc after
 check "relay3: the queue is empty again" on relay3 '[ -z "$(postqueue -j)" ]'
 check "relay3: cmdeploy status is green" cm 3 status
 
+# --- ACME on Debian 13: a new certificate issued by Debian 13's acmetool ---
+# (the one kept so far was issued on Debian 12): without any certificate,
+# the next run orders one from the lab's CA, challenge answered on the relay
+fingerprint() { client sh -c "openssl s_client -connect $D3:993 -servername $D3 -CAfile '$LAB_CA_BUNDLE' -verify_return_error </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256"; }
+old_cert=$(fingerprint 2>&1)
+check "relay3: every certificate acmetool holds removed" on relay3 'rm -rf /var/lib/acme/live/* /var/lib/acme/certs/* && [ -z "$(ls /var/lib/acme/live)" ]'
+check "relay3: run orders a new certificate on Debian 13 (ACME)" deploy_logged relay3-acme13
+new_cert() { local f; f=$(fingerprint) && [ -n "$f" ] && [ "$f" != "$old_cert" ] || { echo "served: ${f:-nothing}; before: $old_cert"; return 1; }; }
+check "relay3: IMAPS serves the new certificate, verified against the lab CA" new_cert
+check "relay3: acmetool's redirector is active (port 402)" on relay3 'systemctl is-active -q acmetool-redirector && ss -ltnH | grep -q "127.0.0.1:402 "'
+
 # --- the third TLS mode on Debian 13: certificate files managed outside ---
 # (relay1 and relay3 show ACME, relay2 self-signed): the ACME certificate
 # copied to files of the operator's, named by tls_external_cert_and_key
@@ -167,8 +179,7 @@ check "relay3: Dovecot, Postfix and nginx use the external files" on relay3 '
     postconf -n | grep -q /etc/chatmail-tls/fullchain.pem &&
     nginx -T 2>/dev/null | grep -q "ssl_certificate /etc/chatmail-tls/fullchain.pem"'
 check "relay3: the reload path unit watches the certificate" on relay3 'systemctl is-active -q tls-cert-reload.path'
-served() { client sh -c "openssl s_client -connect $D3:993 -servername $D3 -CAfile '$LAB_CA_BUNDLE' -verify_return_error </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256"; }
 on_disk() { on relay3 'openssl x509 -noout -fingerprint -sha256 -in /etc/chatmail-tls/fullchain.pem'; }
-check_eq "relay3: IMAPS serves the external certificate, verified" "$(on_disk 2>&1)" served
+check_eq "relay3: IMAPS serves the external certificate, verified" "$(on_disk 2>&1)" fingerprint
 check "relay3: ... and a run after that changes nothing" no_changes
 finish

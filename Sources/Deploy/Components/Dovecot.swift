@@ -123,13 +123,21 @@ public struct Dovecot: Component {
             .download(Download($0.download.url, mirrors: $0.download.mirrors, sha256: $0.download.sha256,
                                to: $0.path, mode: 0o644))
         }
+        // The pin goes in first, before dpkg or apt run: on Debian 13 apt's
+        // own Dovecot (2.4) sorts above these builds, and an `apt-get
+        // --fix-broken install` (here, or the repair after an interrupted
+        // run) would otherwise "fix" the half-installed 2.3 by upgrading to it.
+        let pin = "mkdir -p /etc/apt/preferences.d && printf \(shellQuote(pinText)) >\(pinPath)"
         r.append(.command(GuardedCommand(
             "install Dovecot .deb files",
-            "export DEBIAN_FRONTEND=noninteractive; \(dpkg) || { apt-get -y --fix-broken install && \(dpkg); }",
+            "export DEBIAN_FRONTEND=noninteractive; \(pin) || exit 1; \(dpkg) || { apt-get -y --fix-broken install && \(dpkg); }",
             unless: "sh -c \(shellQuote(installed))", stage: .install)))
-        r.append(.file(File(pinPath, text: "Package: dovecot-*\nPin: version *\nPin-Priority: -1\n")))
+        r.append(.file(File(pinPath, text: pinText)))
         return r
     }
+
+    /// Keeps every version of dovecot-* from apt's sources away.
+    static let pinText = "Package: dovecot-*\nPin: version *\nPin-Priority: -1\n"
 
     /// `dovecot_packages = debian` on a relay that runs other builds (the
     /// patched ones, from this tool or the Python one): apt never downgrades

@@ -31,6 +31,11 @@ import Support
         }
         let install = try #require(m.command("install Dovecot .deb files"))
         #expect(install.stage == .install && install.unless != nil)
+        // the pin is written before dpkg and apt run (Debian 13's apt would take 2.4)
+        let text = install.command
+        let pinAt = try #require(text.range(of: ">/etc/apt/preferences.d/pin-dovecot"))
+        let dpkgAt = try #require(text.range(of: "dpkg --force-confdef"))
+        #expect(pinAt.lowerBound < dpkgAt.lowerBound)
         #expect(m.command("install Debian's Dovecot packages") == nil)
         #expect(m.text("/etc/apt/preferences.d/pin-dovecot") == "Package: dovecot-*\nPin: version *\nPin-Priority: -1\n")
         let restart = try #require(m.mailService("dovecot")).restartOn
