@@ -126,18 +126,35 @@ public struct Dovecot: Component {
         // The pin goes in first, before dpkg or apt run: on Debian 13 apt's
         // own Dovecot (2.4) sorts above these builds, and an `apt-get
         // --fix-broken install` (here, or the repair after an interrupted
-        // run) would otherwise "fix" the half-installed 2.3 by upgrading to it.
-        let pin = "mkdir -p /etc/apt/preferences.d && printf \(shellQuote(pinText)) >\(pinPath)"
+        // run) would otherwise "fix" the half-installed 2.3 by upgrading to
+        // it. It lets these builds' versions stay, so that the same apt run
+        // installs their libraries instead of removing them.
+        let text = pinText(debs.map(\.download))
+        let pin = "mkdir -p /etc/apt/preferences.d && printf %s \(shellQuote(text)) >\(pinPath)"
         r.append(.command(GuardedCommand(
             "install Dovecot .deb files",
             "export DEBIAN_FRONTEND=noninteractive; \(pin) || exit 1; \(dpkg) || { apt-get -y --fix-broken install && \(dpkg); }",
             unless: "sh -c \(shellQuote(installed))", stage: .install)))
-        r.append(.file(File(pinPath, text: pinText)))
+        r.append(.file(File(pinPath, text: text)))
         return r
     }
 
-    /// Keeps every version of dovecot-* from apt's sources away.
-    static let pinText = "Package: dovecot-*\nPin: version *\nPin-Priority: -1\n"
+    /// apt preferences that keep every other version of dovecot-* away:
+    /// first a stanza per version of the given .deb files (read from their
+    /// Debian file names, `PKG_VERSION_ARCH.deb`, which leave out the epoch)
+    /// at the priority of an installed package, then all versions at -1.
+    /// apt takes the first stanza that matches a version.
+    static func pinText(_ debs: [PinnedDownload]) -> String {
+        var versions: [String] = []
+        for deb in debs {
+            guard let name = ChatmailConfig.debFileName(deb.url) else { continue }
+            let parts = name.split(separator: "_")
+            guard parts.count == 3, !versions.contains(String(parts[1])) else { continue }
+            versions.append(String(parts[1]))
+        }
+        let keep = versions.map { "Package: dovecot-*\nPin: version *\($0)\nPin-Priority: 100\n\n" }.joined()
+        return keep + "Package: dovecot-*\nPin: version *\nPin-Priority: -1\n"
+    }
 
     /// `dovecot_packages = debian` on a relay that runs other builds (the
     /// patched ones, from this tool or the Python one): apt never downgrades

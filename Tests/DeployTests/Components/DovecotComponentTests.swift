@@ -37,7 +37,16 @@ import Support
         let dpkgAt = try #require(text.range(of: "dpkg --force-confdef"))
         #expect(pinAt.lowerBound < dpkgAt.lowerBound)
         #expect(m.command("install Debian's Dovecot packages") == nil)
-        #expect(m.text("/etc/apt/preferences.d/pin-dovecot") == "Package: dovecot-*\nPin: version *\nPin-Priority: -1\n")
+        #expect(m.text("/etc/apt/preferences.d/pin-dovecot") == """
+            Package: dovecot-*
+            Pin: version *2.3.21+dfsg1-3
+            Pin-Priority: 100
+
+            Package: dovecot-*
+            Pin: version *
+            Pin-Priority: -1
+
+            """)
         let restart = try #require(m.mailService("dovecot")).restartOn
         #expect(Set(restart).isSuperset(of: m.downloads.map(\.path) + ["/etc/apt/preferences.d/pin-dovecot"]))
     }
@@ -133,7 +142,8 @@ import Support
         })
         let build = try #require(UpstreamPins.dovecot.first { $0.architecture == arch && $0.debianRelease == "13" })
         #expect(m.downloads.map(\.sha256) == build.debs.map(\.sha256))
-        #expect(m.text("/etc/apt/preferences.d/pin-dovecot") == "Package: dovecot-*\nPin: version *\nPin-Priority: -1\n")
+        #expect(m.text("/etc/apt/preferences.d/pin-dovecot")?.hasPrefix(
+            "Package: dovecot-*\nPin: version *2.3.21+dfsg1-3+chatmail2+deb13u1\nPin-Priority: 100\n\n") == true)
 
         var debian = try componentContext(["dovecot_packages = debian"], arch: machine)
         debian.debianRelease = "13"
