@@ -24,9 +24,11 @@ struct Base: Component {
             Service("apt-daily.timer")
             Service("apt-daily-upgrade.timer")
             // vmail owns all mail and runs the chatmaild services; iroh runs
-            // iroh-relay (its unit says Group=iroh, created with the user).
+            // iroh-relay, chatmail-turn TURN (their units name the group
+            // created with the user).
             SystemUser("vmail")
             SystemUser("iroh")
+            SystemUser(Turn.user)
             // chatmaild's metadata service fails to start without it.
             Directory(config.mailboxesDir, owner: "vmail", mode: 0o700)
             File("/etc/mailname", text: config.mailDomain + "\n")

@@ -42,7 +42,7 @@ struct Chatmaild: Component {
         } catch {
             throw DeployFailure("cannot read \(context.config.path): \(error.localizedDescription)")
         }
-        let units = try Self.units()
+        let units = try Self.units(context.config)
         let appVersions = try Templates.text("chatmaild/appversions.json")
         let unitPath = { (name: String) in "/etc/systemd/system/\(name)" }
         return Manifest {
@@ -81,10 +81,18 @@ struct Chatmaild: Component {
     }
 
     /// Unit file name → text, for every unit this component installs.
-    static func units() throws -> [(String, String)] {
-        let values = ["binary": binaryPath, "ini": iniPath]
+    static func units(_ config: ChatmailConfig) throws -> [(String, String)] {
+        let sandboxes: [String: Sandbox] = [
+            "doveauth": .mailboxWriter(config, extraReadable: [config.passdbPath]),
+            "lastlogin": .mailboxWriter(config),
+            "chatmail-expire": .mailboxWriter(config),
+            "chatmail-metadata": .metadata(config),
+            "chatmail-fsreport": .mailboxReader(config),
+        ]
         var result: [(String, String)] = []
         for name in daemons + jobs {
+            let values = ["binary": binaryPath, "ini": iniPath, "turnGroup": Turn.user,
+                          "sandbox": try sandboxes[name]!.render()]
             result.append((name + ".service", try Templates.render("chatmaild/\(name).service.mustache", values)))
         }
         for daemon in daemons {

@@ -21,7 +21,8 @@ public struct Filtermail: Component {
         var resources: [Resource] = []
         for (unit, mode) in Self.units {
             let path = "/etc/systemd/system/\(unit).service"
-            let text = try Templates.render("filtermail/filtermail.service.mustache", ["mode": mode])
+            let text = try Templates.render("filtermail/filtermail.service.mustache",
+                                            ["mode": mode, "sandbox": try Sandbox.filtermail(context.config).render()])
             resources.append(.file(File(path, text: text)))
             resources.append(.service(Service(unit, restartOn: [Self.binary, Chatmaild.iniPath, path])))
         }

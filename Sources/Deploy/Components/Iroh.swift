@@ -20,7 +20,7 @@ public struct Iroh: Component {
     public func manifest(_ context: DeployContext) throws -> Manifest {
         let config = context.config
         let download = try PinnedProgram.iroh.download(context)
-        let unitText = try Templates.text("iroh/iroh-relay.service")
+        let unitText = try Templates.render("iroh/iroh-relay.service.mustache", ["sandbox": try Sandbox.network.render()])
         let tomlText = try Templates.text("iroh/iroh-relay.toml")
         return Manifest {
             // The host fetches the download with curl.

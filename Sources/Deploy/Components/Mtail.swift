@@ -15,7 +15,8 @@ struct Mtail: Component {
         let config = context.config
         let download = try config.mtailDownload ?? Self.upstreamDownload(context)
         let unit = try Templates.render("mtail/mtail.service.mustache",
-                                        ["address": config.mtailAddress ?? "127.0.0.1"])
+                                        ["address": config.mtailAddress ?? "127.0.0.1",
+                                         "sandbox": try Sandbox.network.render()])
         let program = try Templates.text("mtail/delivered_mail.mtail")
         let on = config.mtailAddress != nil
         return Manifest {

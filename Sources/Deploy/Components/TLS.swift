@@ -41,7 +41,8 @@ public struct TLS: Component {
         let cert = shellQuote(config.tlsCertPath)
         let extraDesired = "/var/lib/acme/desired/\(bare)-*"
         let hook = try Templates.text("acmetool/nginx.hook")
-        let redirector = try Templates.text("acmetool/acmetool-redirector.service")
+        let redirector = try Templates.render("acmetool/acmetool-redirector.service.mustache",
+                                              ["sandbox": try Sandbox.redirector.render()])
         let reconcile = try Templates.text("acmetool/acmetool-reconcile.service")
         let timer = try Templates.text("acmetool/acmetool-reconcile.timer")
         return Manifest {

@@ -11,12 +11,23 @@ public struct Turn: Component {
 
     static let binary = "/usr/local/bin/chatmail-turn"
     static let unit = "/etc/systemd/system/turnserver.service"
+    /// Its own user and group (Base creates them); chatmail-metadata joins
+    /// the group to reach the credentials socket.
+    static let user = "chatmail-turn"
+    static let runtimeDir = "/run/chatmail-turn"
 
     public func manifest(_ context: DeployContext) throws -> Manifest {
         let config = context.config
         let download = try PinnedProgram.turn.download(context)
+        // The socket's folder is writable: its runtime directory, or the
+        // folder of a turn_socket_path elsewhere (when it exists).
+        var sandbox = Sandbox.network
+        sandbox.umask = "0007"
+        let socketDir = String(config.turnSocketPath[..<(config.turnSocketPath.lastIndex(of: "/") ?? config.turnSocketPath.startIndex)])
+        if socketDir != Turn.runtimeDir && !socketDir.isEmpty { sandbox.writable = ["-" + socketDir] }
         let unitText = try Templates.render("turn/turnserver.service.mustache", [
-            "realm": config.mailDomainBare, "socket": config.turnSocketPath,
+            "realm": config.mailDomainBare, "socket": config.turnSocketPath, "user": Turn.user,
+            "sandbox": try sandbox.render(),
         ])
         return Manifest {
             // The host fetches the download with curl.

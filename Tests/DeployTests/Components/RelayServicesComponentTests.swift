@@ -95,7 +95,8 @@ import Support
         let unit = try #require(r.text("/etc/systemd/system/turnserver.service"))
         #expect(unit.contains("ExecStart=/usr/local/bin/chatmail-turn --realm chat.example.org --socket /run/chatmail-turn/turn.socket\n"))
         #expect(unit.contains("RuntimeDirectory=chatmail-turn\n"))
-        #expect(unit.contains("User=vmail\nGroup=vmail\n"))
+        // Its own user since the sandboxes (the Python relay used vmail).
+        #expect(unit.contains("User=chatmail-turn\nGroup=chatmail-turn\n"))
         #expect(unit.contains("Restart=always\n"))
         #expect(r.service("turnserver")?.restartOn == ["/usr/local/bin/chatmail-turn", "/etc/systemd/system/turnserver.service"])
     }
