@@ -24,7 +24,9 @@ public struct Dovecot: Component {
             ("/etc/dovecot/push_notification.lua", "dovecot/push_notification.lua"),
             (Self.dropIn, "dovecot/10_restart.conf"),
         ]
+        let sandbox = DaemonSandbox.dovecot(context.config)
         let statics = try files.map { File($0.path, text: try Templates.text($0.template)) }
+            + [File(sandbox.path, text: try sandbox.render())]
         let sysctl = try Templates.text("dovecot/sysctl.conf")
         let mail = !context.disableMail
         try Self.checkPackages(context)
@@ -54,7 +56,7 @@ public struct Dovecot: Component {
             // Dovecot logs in the host's local time instead of reading it per call.
             LineInFile("/etc/environment", line: "TZ=:/etc/localtime", replacing: "TZ=")
             Service("dovecot", enabled: mail, running: mail,
-                    restartOn: [Self.conf, Self.pinPath] + files.map(\.path) + installed)
+                    restartOn: [Self.conf, Self.pinPath, sandbox.path] + files.map(\.path) + installed)
         }
     }
 

@@ -19,6 +19,8 @@ public struct Nginx: Component {
         let autoconfig = try Nginx.renderAutoconfig(config)
         let mtaSTS = try Templates.render("nginx/mta-sts.txt.mustache", ["domain": config.mailDomain])
         let validate = Nginx.validateCommand(certPath: config.tlsCertPath, keyPath: config.tlsKeyPath)
+        let sandbox = DaemonSandbox.nginx
+        let sandboxText = try sandbox.render()
         return Manifest {
             Package("nginx")
             Package("libnginx-mod-stream")
@@ -29,7 +31,9 @@ public struct Nginx: Component {
             File(Nginx.mtaSTSPath, text: mtaSTS)
             // A new module or binary needs a restart; a config change only a
             // reload, which keeps open connections.
-            Service("nginx", restartOn: ["nginx", "libnginx-mod-stream"], reloadOn: [Nginx.confPath])
+            Directory("/etc/systemd/system/nginx.service.d")
+            File(sandbox.path, text: sandboxText)
+            Service("nginx", restartOn: ["nginx", "libnginx-mod-stream", sandbox.path], reloadOn: [Nginx.confPath])
         }
     }
 

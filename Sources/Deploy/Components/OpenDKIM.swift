@@ -68,9 +68,11 @@ public struct OpenDKIM: Component {
             }
             configLock = lock
         }
+        let sandbox = DaemonSandbox.opendkim
+        let sandboxText = try sandbox.render()
         let files = [Self.conf, "/etc/dkimkeys/KeyTable", "/etc/dkimkeys/SigningTable",
                      "/etc/opendkim/screen.lua", "/etc/opendkim/final.lua", dropInPath, Self.resolverConf,
-                     lockDropInPath, Self.configLockPath]
+                     lockDropInPath, Self.configLockPath, sandbox.path]
         let domain = shellQuote(context.config.mailDomainBare)
         return Manifest {
             SystemGroup("opendkim")
@@ -97,6 +99,7 @@ public struct OpenDKIM: Component {
             Directory("/var/spool/postfix/opendkim", owner: "opendkim", mode: 0o750)
             Directory("/etc/systemd/system/opendkim.service.d")
             File(dropInPath, text: dropIn)
+            File(sandbox.path, text: sandboxText)
             // The key is made once and never replaced: its public half is in DNS.
             GuardedCommand("generate DKIM key",
                            "runuser -u opendkim -- /usr/sbin/opendkim-genkey -D /etc/dkimkeys -d \(domain) -s opendkim"

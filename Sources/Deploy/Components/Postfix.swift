@@ -41,8 +41,11 @@ public struct Postfix: Component {
         let mail = !context.disableMail
         let dropInDir = Self.dropInDir(context)
         // the other release's drop-in: a host upgraded from Debian 12 has it
-        let otherDropIn = context.debianRelease == "12" ? "/etc/systemd/system/postfix.service.d/10_restart.conf"
-            : "/etc/systemd/system/postfix@.service.d/10_restart.conf"
+        let otherDir = context.debianRelease == "12" ? "/etc/systemd/system/postfix.service.d"
+            : "/etc/systemd/system/postfix@.service.d"
+        let sandbox = DaemonSandbox.postfix(masterUnit: Self.masterUnit(context))
+        let sandboxPath = dropInDir + "/" + DaemonSandbox.fileName
+        let sandboxText = try sandbox.render()
         return Manifest {
             Package("postfix")
             // Postfix reaches the OpenDKIM milter socket through this group
@@ -55,9 +58,12 @@ public struct Postfix: Component {
                            onChangeOf: [Self.tlsPolicyMap])
             Directory(dropInDir)
             File(dropInDir + "/10_restart.conf", text: dropIn)
-            Absent(otherDropIn)
+            // In the template's folder on Debian 12, so postfix@- gets it.
+            File(sandboxPath, text: sandboxText)
+            Absent(otherDir + "/10_restart.conf")
+            Absent(otherDir + "/" + DaemonSandbox.fileName)
             Service("postfix", enabled: mail, running: mail,
-                    restartOn: [Self.mainCF, Self.masterCF] + maps.map { "/etc/postfix/\($0)" } + ["postfix"])
+                    restartOn: [Self.mainCF, Self.masterCF] + maps.map { "/etc/postfix/\($0)" } + ["postfix", sandboxPath])
         }
     }
 

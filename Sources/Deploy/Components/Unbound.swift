@@ -18,6 +18,8 @@ struct Unbound: Component {
         let conf = try Self.renderConf(context.config)
         let resolv = Self.resolvConf(forwarders: context.config.dnsForwarders)
         let resolved = "systemd-resolved.service"
+        let sandbox = DaemonSandbox.unbound
+        let sandboxText = try sandbox.render()
         return Manifest {
             Package("unbound")
             // Trust anchor for DNSSEC; unbound's start helper copies it.
@@ -44,7 +46,9 @@ struct Unbound: Component {
                 "systemctl reset-failed unbound.service",
                 unless: "! systemctl is-failed --quiet unbound.service",
                 stage: .activate)
-            Service("unbound", restartOn: [Self.confPath, "unbound"])
+            Directory("/etc/systemd/system/unbound.service.d")
+            File(sandbox.path, text: sandboxText)
+            Service("unbound", restartOn: [Self.confPath, "unbound", sandbox.path])
             // Would point /etc/resolv.conf at unbound through resolvconf.
             Service("unbound-resolvconf", enabled: false, running: false)
         }

@@ -41,7 +41,7 @@ import Support
         #expect(text.contains("return 301 https://$host$request_uri;"))
         let nginx = try #require(r.service("nginx"))
         #expect(nginx.reloadOn == ["/etc/nginx/nginx.conf"])
-        #expect(nginx.restartOn == ["nginx", "libnginx-mod-stream"])
+        #expect(nginx.restartOn == ["nginx", "libnginx-mod-stream", DaemonSandbox.nginx.path])
         #expect(r.file("/etc/nginx/nginx.conf")?.validate?.contains("nginx -t -q -c {file}") == true)
     }
 

@@ -32,7 +32,7 @@ import Support
         #expect(m.text("/etc/resolv.conf") == "nameserver 127.0.0.1\nnameserver 9.9.9.9\n")
         #expect(m.packages.map(\.name) == ["unbound", "dns-root-data", "bind9-dnsutils", "resolvconf"])
         #expect(m.packages.last?.present == false)
-        #expect(m.service("unbound.service")?.restartOn == [Unbound.confPath, "unbound"])
+        #expect(m.service("unbound.service")?.restartOn == [Unbound.confPath, "unbound", DaemonSandbox.unbound.path])
         let resolvconf = try #require(m.service("unbound-resolvconf.service"))
         #expect(!resolvconf.enabled && !resolvconf.running)
         #expect(m.file(Unbound.confPath)?.validate == Unbound.validate)
