@@ -71,6 +71,16 @@ public struct RelayStatus: Sendable, Equatable {
     public var milterProbe: String?
     /// Times the health timer restarted a failing OpenDKIM in the last 24 h.
     public var milterHealed: Int?
+    /// `systemd-analyze security` scores of the sandboxed units the host
+    /// has; nil when the probe had no such section or tool.
+    public var exposure: [String: Double]?
+    /// The DKIM and TLS keys as found (owner, group, mode).
+    public var secrets: [SecretFile] = []
+    /// Password and token files not private to vmail: up to three, and how many.
+    public var looseMailboxFiles: [String] = []
+    public var looseMailboxFileCount: Int?
+    /// The probe had a secrets section (older captures have none).
+    public var secretsProbed = false
     /// The script ran to its end.
     public var complete = false
 
@@ -146,7 +156,7 @@ public enum StatusProbe {
               echo "probe=$(timeout 15 \(OpenDKIM.probePath) 2>&1 | head -n 1)"
               echo "healed=$(journalctl -q -u opendkim-health --since -24h -o cat 2>/dev/null | grep -c 'restarting it')"
             fi
-            echo '== end'
+            \(SandboxStatus.script(config))echo '== end'
 
             """
     }
@@ -233,6 +243,11 @@ public enum StatusProbe {
             if t == "guard" { status.leftoverGuard = true }
             if t == "dpkg" { status.dpkgInterrupted = true }
             if t == "moves" { status.unfinishedMoves = true }
+        }
+        status.exposure = SandboxStatus.parseExposure(s["exposure"] ?? [])
+        if let secrets = s["secrets"] {
+            status.secretsProbed = true
+            SandboxStatus.parseSecrets(secrets, into: &status)
         }
         for line in s["milter"] ?? [] {
             if line.hasPrefix("probe=") { status.milterProbe = String(line.dropFirst(6)).trimmed }

@@ -6,7 +6,7 @@ import Remote
 /// One line of the health report.
 public struct StatusCheck: Sendable, Equatable {
     public enum Level: String, Sendable { case ok, warn, fail }
-    /// services, ports, tls, mail, resources, deploy
+    /// services, ports, tls, mail, security, resources, deploy
     public var group: String
     /// What is checked: a unit, "25/tcp", "certificate", "disk" ...
     public var name: String
@@ -17,7 +17,7 @@ public struct StatusCheck: Sendable, Equatable {
 
 /// The evaluated health of one relay.
 public struct StatusReport: Sendable {
-    public static let groups = ["services", "ports", "tls", "mail", "resources", "deploy"]
+    public static let groups = ["services", "ports", "tls", "mail", "security", "resources", "deploy"]
 
     public var domain: String
     public var host: String
@@ -94,6 +94,12 @@ public struct StatusReport: Sendable {
         f["nocreate"] = s.nocreate
         f["interrupted_deploy"] = ["running": s.deployRunning.map { $0 as Any } ?? NSNull(), "policy_rc_d_left": s.leftoverGuard,
                                    "dpkg_interrupted": s.dpkgInterrupted, "unfinished_moves": s.unfinishedMoves]
+        if let exposure = s.exposure { f["exposure"] = exposure }
+        if s.secretsProbed {
+            f["secrets"] = ["keys": s.secrets.map { ["path": $0.path, "owner": $0.owner, "group": $0.group,
+                                                      "mode": String($0.mode, radix: 8)] },
+                            "loose_mailbox_files": s.looseMailboxFileCount ?? 0] as [String: Any]
+        }
         if let now = s.now { f["now"] = now }
         return f
     }
@@ -146,6 +152,8 @@ public enum RelayHealth {
         }
         checks.append(StatusCheck(group: "mail", name: "addresses", level: .ok,
                                   message: s.addresses.map { "\($0) address\($0 == 1 ? "" : "es")" } ?? "no address yet"))
+        checks += SandboxStatus.exposureChecks(s)
+        checks += SandboxStatus.secretChecks(s, config)
         checks += resourceChecks(s, config)
         checks.append(versionCheck(s, localStamp: localStamp))
         checks.append(s.nocreate

@@ -252,4 +252,51 @@ import Support
         #expect(healed.level == .warn)
         #expect(try evaluate(text).checks.first { $0.name == "opendkim milter" } == nil)
     }
+
+    // The sandbox sections, as systemd-analyze 252 and stat print them.
+    static let sandboxSections = """
+        == exposure
+        UNIT                                 EXPOSURE PREDICATE HAPPY
+        chatmail-metadata.service                 1.4 OK        🙂
+        doveauth.service                          0.9 SAFE      😀
+        nginx.service                             2.9 OK        🙂
+        postfix@-.service                         9.6 UNSAFE    😨
+        == secrets
+        file opendkim opendkim 600 /etc/dkimkeys/opendkim.private
+        file root root 600 /var/lib/acme/live/relay1.test/privkey
+        loosecount 0
+
+        """
+
+    @Test func exposureOfEachSandboxedUnitIsShownAndAboveItsGoalWarns() throws {
+        let r = try healthyWith("== end", by: Self.sandboxSections + "== end")
+        let security = r.checks.filter { $0.group == "security" }
+        #expect(security.map(\.name) == ["chatmail-metadata.service", "doveauth.service", "nginx.service",
+                                         "postfix@-.service", "secret files"])
+        #expect(security[0].level == .ok && security[0].message == "exposure 1.4 (goal 2.0 or lower)")
+        #expect(security[2].level == .ok && security[2].message == "exposure 2.9 (goal 5.0 or lower)")
+        #expect(security[3].level == .warn && security[3].message.contains("exposure 9.6, above its goal 5.0"))
+        #expect(security[4].level == .ok)
+        #expect(r.healthy, "\(r.failures)")
+        #expect(r.json().contains("\"exposure\":{"))
+    }
+
+    @Test func secretsReadableByOthersFail() throws {
+        let loose = Self.sandboxSections
+            .replacingOccurrences(of: "file opendkim opendkim 600", with: "file opendkim opendkim 644")
+            .replacingOccurrences(of: "file root root 600", with: "file www-data root 600")
+            .replacingOccurrences(of: "loosecount 0", with: "loose root 644 /home/vmail/mail/relay1.test/a@relay1.test/password\nloosecount 7")
+        let r = try healthyWith("== end", by: loose + "== end")
+        let check = try #require(r.checks.first { $0.name == "secret files" })
+        #expect(check.level == .fail && !r.healthy)
+        #expect(check.message.contains("DKIM key /etc/dkimkeys/opendkim.private is opendkim:opendkim mode 644"))
+        #expect(check.message.contains("TLS key /var/lib/acme/live/relay1.test/privkey is www-data:root mode 600"))
+        #expect(check.message.contains("7 password or token files in /home/vmail/mail/relay1.test not private to vmail (e.g. root 644 /home/vmail/mail/relay1.test/a@relay1.test/password)"))
+    }
+
+    /// Captures from before the sections existed show no security group.
+    @Test func olderCapturesHaveNoSecurityChecks() throws {
+        let r = try evaluate(try fixture("relay1-healthy.txt"))
+        #expect(!r.checks.contains { $0.group == "security" })
+    }
 }
