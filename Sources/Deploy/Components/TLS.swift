@@ -89,13 +89,16 @@ public struct TLS: Component {
             + "acmetool --batch --xlog.severity=debug --response-file=\"$r\" reconcile; rc=$?; rm -f \"$r\"; exit $rc"
     }
 
-    /// The exact openssl call of the Python relay: never renewed (100 years).
+    /// The openssl call of the Python relay: never renewed (100 years). An
+    /// IPv4 relay's certificate names its address as an IP entry (clients
+    /// check an address against those, never against DNS names).
     static func selfSignedCommand(_ config: ChatmailConfig) -> ShellScript {
         let bare = config.mailDomainBare
+        let names = config.ipv4Relay.map { "IP:\($0)" } ?? "DNS:\(bare),DNS:www.\(bare),DNS:mta-sts.\(bare)"
         return "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -days 36500"
             + " -keyout \(config.tlsKeyPath) -out \(config.tlsCertPath) -subj \("/CN=" + bare)"
             + " -addext basicConstraints=critical,CA:FALSE -addext extendedKeyUsage=serverAuth,clientAuth"
-            + " -addext \("subjectAltName=DNS:\(bare),DNS:www.\(bare),DNS:mta-sts.\(bare)")"
+            + " -addext \("subjectAltName=" + names)"
     }
 
     func selfSigned(_ config: ChatmailConfig) -> Manifest {
