@@ -53,6 +53,15 @@ public struct ConvergenceError: Error, CustomStringConvertible {
     }
 }
 
+/// The host lacks what the run requires; nothing was changed.
+public struct RequirementError: Error, CustomStringConvertible {
+    public var host: String
+    public var refusals: [String]
+    public var description: String {
+        refusals.joined(separator: "\n") + "\nNothing was changed on \(host)."
+    }
+}
+
 public struct RunSummary: Sendable {
     public var plan: Plan
     public var applied: Bool
@@ -148,6 +157,7 @@ public final class Engine {
                     review: (Plan, ProbeResult) throws -> Void = { _, _ in }) throws -> RunSummary {
         let start = monotonicSeconds()
         var (plan, probed) = try self.plan(withContent: withContent)
+        try checkRequirements(plan)
         onEvent(.planned(plan))
         try review(plan, probed)
         if dryRun || plan.isEmpty {
@@ -180,6 +190,15 @@ public final class Engine {
         onEvent(.verified(seconds: (monotonicSeconds() - verifyStart)))
         return RunSummary(plan: plan, applied: true, roundTrips: roundTrips, waitRoundTrips: waitRoundTrips,
                           seconds: (monotonicSeconds() - start))
+    }
+
+    /// Requirements the probe found unmet refuse the run, all named at once.
+    func checkRequirements(_ plan: Plan) throws {
+        let refusals = plan.changes.compactMap { change -> String? in
+            guard case .command(let c) = desired.items[change.index].resource else { return nil }
+            return c.refusal
+        }
+        if !refusals.isEmpty { throw RequirementError(host: host.name, refusals: refusals) }
     }
 
     private func runBatch(_ name: String, _ script: String) throws {

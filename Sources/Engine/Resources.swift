@@ -167,6 +167,9 @@ public struct GuardedCommand: Sendable, Equatable {
     public var unless: String?
     public var onChangeOf: [String]
     public var stage: Stage
+    /// Set for a requirement (`requirement(_:check:refusal:)`): what the
+    /// operator reads when the host does not meet it.
+    public var refusal: String?
     public init(_ name: String, _ command: String, unless: String? = nil, onChangeOf: [String] = [],
                 stage: Stage = .configure) {
         self.name = name
@@ -180,6 +183,15 @@ public struct GuardedCommand: Sendable, Equatable {
     public init(_ name: String, _ command: ShellScript, unless: ShellScript? = nil, onChangeOf: [String] = [],
                 stage: Stage = .configure) {
         self.init(name, command.text, unless: unless?.text, onChangeOf: onChangeOf, stage: stage)
+    }
+
+    /// Something the host must already have (an operator's certificate
+    /// file): `check` runs in the probe, and when it fails the engine refuses
+    /// the run with `refusal` before changing anything, dry runs included.
+    public static func requirement(_ name: String, check: ShellScript, refusal: String) -> GuardedCommand {
+        var command = GuardedCommand(name, "echo \(shellQuote(refusal)) >&2; exit 1", unless: check.text, stage: .install)
+        command.refusal = refusal
+        return command
     }
 }
 

@@ -27,6 +27,31 @@ import Support
         ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? Int) ?? -1
     }
 
+    /// An unmet requirement refuses the run after the probe: nothing is
+    /// changed, every refusal is named, dry runs included; once met, the run
+    /// goes ahead and the requirement itself changes nothing.
+    @Test func unmetRequirementsRefuseBeforeAnyChange() throws {
+        let r = root
+        let manifest = Manifest {
+            File("\(r)/etc/app.conf", text: "a = 1\n")
+            GuardedCommand.requirement("cert", check: "test -r \(r)/cert.pem", refusal: "no \(r)/cert.pem")
+            GuardedCommand.requirement("key", check: "test -r \(r)/key.pem", refusal: "no \(r)/key.pem")
+        }
+        for dryRun in [true, false] {
+            #expect {
+                try self.engine(manifest).run(dryRun: dryRun)
+            } throws: { error in
+                "\(error)" == "no \(r)/cert.pem\nno \(r)/key.pem\nNothing was changed on \(LocalHost().name)."
+            }
+        }
+        #expect(read("\(r)/etc/app.conf") == nil)
+        FileManager.default.createFile(atPath: "\(r)/cert.pem", contents: Data())
+        FileManager.default.createFile(atPath: "\(r)/key.pem", contents: Data())
+        let summary = try engine(manifest).run(dryRun: false)
+        #expect(summary.plan.changes.map(\.subject) == ["file \(r)/etc/app.conf"])
+        #expect(read("\(r)/etc/app.conf") == "a = 1\n")
+    }
+
     @Test func firstRunAppliesSecondRunIsANoOp() throws {
         let r = root
         let manifest = Manifest {

@@ -110,18 +110,19 @@ public struct TLS: Component {
     }
 
     func external(_ config: ChatmailConfig) throws -> Manifest {
-        let paths = [config.tlsCertPath, config.tlsKeyPath]
-        let allExist: ShellScript = "test -e \(config.tlsCertPath) && test -e \(config.tlsKeyPath)"
-        // Fails the deploy in the install stage, before anything changed,
-        // naming each missing file.
-        let check: ShellScript = "rc=0; for f in \(words: paths); do "
-            + "[ -e \"$f\" ] || { echo \"External TLS file not found on server: $f "
-            + "(tls_external_cert_and_key in chatmail.ini)\"; rc=1; }; done; exit $rc"
+        // Checked in the probe: a missing file refuses the deploy before
+        // anything is installed, naming each missing file.
+        let required = [("certificate", config.tlsCertPath), ("key", config.tlsKeyPath)].map { kind, path in
+            GuardedCommand.requirement(
+                "external TLS \(kind) \(path)", check: "test -r \(path)",
+                refusal: "External TLS \(kind) not found on the relay: \(path) (tls_external_cert_and_key in "
+                    + "\(config.path)). Copy it there, or choose another TLS mode, and run again.")
+        }
         let pathUnit = "/etc/systemd/system/tls-cert-reload.path"
         let pathText = try Templates.render("external/tls-cert-reload.path.mustache", ["certPath": config.tlsCertPath])
         let serviceText = try Templates.text("external/tls-cert-reload.service")
         return Manifest {
-            GuardedCommand("check external TLS files", check, unless: allExist, stage: .install)
+            required
             File(pathUnit, text: pathText)
             File("/etc/systemd/system/tls-cert-reload.service", text: serviceText)
             Service("tls-cert-reload.path", restartOn: [pathUnit])

@@ -122,19 +122,18 @@ import Support
             .contains("ExecStart=/bin/systemctl try-reload-or-restart nginx") == true)
         #expect(r.service("tls-cert-reload.path")?.enabled == true)
 
-        let check = try #require(r.command("check external TLS files"))
-        #expect(check.stage == .install)
-        let unless = try #require(check.unless)
-        // Missing: the guard fails, so the check runs and names the file.
+        let cert = try #require(r.command("external TLS certificate \(dir)/cert.pem"))
+        let key = try #require(r.command("external TLS key \(dir)/key.pem"))
+        #expect(cert.stage == .install && key.stage == .install)
+        #expect(key.refusal == "External TLS key not found on the relay: \(dir)/key.pem (tls_external_cert_and_key in "
+            + "\(config.path)). Copy it there, or choose another TLS mode, and run again.")
+        // Missing: the probe's check fails, so the engine refuses with the refusal.
         FileManager.default.createFile(atPath: "\(dir)/cert.pem", contents: Data("x".utf8))
-        #expect(try shell(unless).status != 0)
-        let run = try shell(check.command)
-        #expect(run.status != 0)
-        #expect(run.output == "External TLS file not found on server: \(dir)/key.pem (tls_external_cert_and_key in chatmail.ini)\n")
+        #expect(try shell(cert.unless!).status == 0)
+        #expect(try shell(key.unless!).status != 0)
         // Both present: nothing to do.
         FileManager.default.createFile(atPath: "\(dir)/key.pem", contents: Data("x".utf8))
-        #expect(try shell(unless).status == 0)
-        #expect(try shell(check.command).status == 0)
+        #expect(try shell(key.unless!).status == 0)
     }
 
     @Test func unitFilesPassSystemdAnalyzeVerify() throws {
