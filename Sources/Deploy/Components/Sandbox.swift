@@ -135,7 +135,9 @@ struct DaemonSandbox {
     /// /home stays read-only) and its state and runtime folders.
     static func dovecot(_ config: ChatmailConfig) -> DaemonSandbox {
         DaemonSandbox(
-            unit: "dovecot.service", writable: [config.mailboxesDir, "/var/lib/dovecot", "/run"],
+            unit: "dovecot.service",
+            // private/: its LMTP and auth sockets for Postfix
+            writable: [config.mailboxesDir, "/var/lib/dovecot", "/run", "/var/spool/postfix/private"],
             capabilities: ["CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID", "CAP_SYS_CHROOT", "CAP_CHOWN",
                            "CAP_FOWNER", "CAP_DAC_OVERRIDE", "CAP_KILL", "CAP_SYS_RESOURCE"],
             protectHome: "read-only", netlink: true, chroot: true)
