@@ -128,7 +128,7 @@ check "relay1: cmdeploy dns: all records correct" cm 1 dns
 # --- TURN credentials: chatmail-turn (the lab's stand-in) writes one
 # "expiry:password" line to every client of its socket, fresh each time ---
 # turn_socket N USER: two answers as USER on relay N, both well-formed, different
-turn_socket() { on "relay$1" runuser -u "$2" -- python3 - <<< "$TURN_CHECK"; }
+turn_socket() { on "relay$1" runuser -u "$2" ${3:+-G "$3"} -- python3 - <<< "$TURN_CHECK"; }
 TURN_CHECK='
 import re, socket, time
 answers = []
@@ -150,7 +150,8 @@ for a in answers:
 assert answers[0] != answers[1], answers
 '
 check "relay1: chatmail-turn hands out fresh credentials on its socket (root, twice)" turn_socket 1 root
-check "relay1: ... and to vmail, the user chatmail-metadata runs as" turn_socket 1 vmail
+check "relay1: ... and to vmail in group chatmail-turn, as chatmail-metadata runs" turn_socket 1 vmail chatmail-turn
+check_fails "relay1: ... but not to vmail without that group (Dovecot, filtermail)" "Permission denied" turn_socket 1 vmail
 
 # --- a mailbox, created by a first login, with one message in it ---
 if acct=$(new_account "$D1"); then
