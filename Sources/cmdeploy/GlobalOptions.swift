@@ -24,6 +24,13 @@ struct GlobalOptions: ParsableArguments {
         return "chatmail.ini"
     }
 
+    /// " --config PATH" when the operator gave one, for the commands a
+    /// message suggests (so they can be pasted as they are).
+    var configFlag: String {
+        guard let configPath else { return "" }
+        return " --config " + shellQuote(configPath)
+    }
+
     /// Loads chatmail.ini for commands that need it and prints its
     /// warnings; its errors name the file, line and key.
     func loadConfig() throws -> ChatmailConfig {

@@ -15,6 +15,8 @@ public struct RelayDNSProbe: Sendable {
     public var domain: String
     /// `acmetool account-url`, empty when there is no ACME account yet.
     public var acmeAccountURL: String = ""
+    /// The issuer of the certificate at tls_cert_path ("" when none).
+    public var certificateIssuer: String = ""
     /// Base64 SubjectPublicKeyInfo of /etc/dkimkeys/opendkim.private, empty when missing.
     public var dkimPublicKey: String = ""
     /// Global-scope interface addresses (without prefix length).
@@ -45,7 +47,7 @@ public struct RelayDNSProbe: Sendable {
         guard !config.mailDomain.isEmpty, config.mailDomain.allSatisfy(allowed.contains) else {
             throw DNSError("mail_domain \"\(config.mailDomain)\" in \(config.path) is not a DNS name (letters, digits, '.', '-', '_')")
         }
-        let script = self.script(domain: config.mailDomain, installDig: installDig)
+        let script = self.script(domain: config.mailDomain, installDig: installDig, certPath: config.tlsCertPath)
         let result = try host.runScript(script, timeout: 240)
         guard result.succeeded else {
             throw RemoteError.commandFailed(host: host.name, command: "DNS probe script",
@@ -61,7 +63,7 @@ public struct RelayDNSProbe: Sendable {
 
     /// The probe script. Output is one tagged line per fact; dig's own
     /// output is passed through behind "| " so it can be parsed and quoted.
-    public static func script(domain: String, installDig: Bool = true) -> String {
+    public static func script(domain: String, installDig: Bool = true, certPath: String? = nil) -> String {
         let queries = DNSQuery.all(for: domain).map { "\($0.name) \($0.type)" }
             .joined(separator: "\n")
         return """
@@ -73,6 +75,7 @@ public struct RelayDNSProbe: Sendable {
             fi
             command -v dig >/dev/null 2>&1 || { echo nodig; exit 0; }
             echo "acme $(acmetool account-url 2>/dev/null | head -n 1)"
+            \(certPath.map { "echo \"certissuer $(openssl x509 -noout -issuer -nameopt oneline -in \(shellQuote($0)) 2>/dev/null | sed 's/^issuer= *//')\"" } ?? ":")
             key=$(openssl rsa -in /etc/dkimkeys/opendkim.private -pubout 2>/dev/null | awk '/-/{next}{printf("%s",$0)}')
             if [ -z "$key" ] && [ -r /etc/dkimkeys/opendkim.txt ]; then
               # opendkim-genkey's record file: the p= value, spread over quoted strings
@@ -127,6 +130,7 @@ public struct RelayDNSProbe: Sendable {
             switch tag {
             case "nodig": probe.digMissing = true
             case "acme": probe.acmeAccountURL = rest.trimmed
+            case "certissuer": probe.certificateIssuer = rest.trimmed
             case "dkim": probe.dkimPublicKey = rest.trimmed
             case "addr":
                 let (family, cidr) = splitFirst(rest)

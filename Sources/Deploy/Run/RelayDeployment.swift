@@ -37,9 +37,8 @@ public struct RelayDeployment {
 
     public struct Outcome: Sendable {
         public var summary: RunSummary
-        /// The ACME account does not exist yet, so the CAA record cannot
-        /// name it: a second run is needed.
-        public var acmeMissing: Bool
+        /// What the closing lines report (DeployClosing), read after the apply.
+        public var closing: DeployClosing.Facts
     }
 
     public let config: ChatmailConfig
@@ -68,7 +67,7 @@ public struct RelayDeployment {
         for binary in [context.chatmaild, context.unboundConfigLock].compactMap({ $0 }) {
             try system.checkGlibc(of: binary, hostName: host.name)
         }
-        var acmeMissing = false
+        var dnsBefore: RelayDNSProbe?
         // The same lookups as `cmdeploy dns`, in one round trip, before
         // anything is changed. IPv4 relays have no DNS to check.
         if options.checkDNS && !config.isIPv4Relay {
@@ -84,7 +83,7 @@ public struct RelayDeployment {
             } else if let problems = DNSPreCheck.problems(config, probe: probe) {
                 throw DNSNotReady(problems: problems)
             }
-            acmeMissing = config.strictTLS && probe.acmeAccountURL.isEmpty
+            if !probe.digMissing { dnsBefore = probe }
         }
         if let note = Website.skipNote(context) { onEvent(.note(note, warning: false)) }
         for note in Relay.omissions(for: context) { onEvent(.note(note, warning: true)) }
@@ -102,6 +101,19 @@ public struct RelayDeployment {
             }
             onEvent(.plan(plan, desired, probe))
         }
-        return Outcome(summary: summary, acmeMissing: acmeMissing)
+        return Outcome(summary: summary, closing: closingFacts(on: host, applied: summary.applied, before: dnsBefore))
+    }
+
+    /// The DNS view for the closing lines: after a deploy that changed
+    /// something (a first deploy makes the ACME account, the certificate and
+    /// the DKIM key) looked up again; otherwise the pre-check's is still true.
+    func closingFacts(on host: any Host, applied: Bool, before: RelayDNSProbe?) -> DeployClosing.Facts {
+        guard !options.dryRun, !options.websiteOnly, options.checkDNS, !config.isIPv4Relay else { return .init() }
+        if !applied, let before { return .init(probe: before) }
+        do {
+            return .init(probe: try RelayDNSProbe.collect(config, on: host, installDig: false))
+        } catch {
+            return .init(probeProblem: "\(error)")
+        }
     }
 }

@@ -85,14 +85,8 @@ struct RunCommand: ParsableCommand {
         if dryRun { return }
         if websiteOnly {
             Console.success("Website deployment completed.")
-        } else if outcome.acmeMissing {
-            // A first deploy creates the ACME account; the CAA record needs its URL.
-            Console.error("Deploy completed but letsencrypt not configured")
-            Console.error("Run 'cmdeploy run' again")
-        } else if config.isIPv4Relay {
-            Console.success("Deploy completed.")
         } else {
-            Console.success("Deploy completed, call `cmdeploy dns` next.")
+            printReport(DeployClosing.lines(config, facts: outcome.closing, configFlag: global.configFlag))
         }
         for line in config.unusedKeysSummary { Console.error(line) }
     }
