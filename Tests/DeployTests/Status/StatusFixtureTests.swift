@@ -261,6 +261,7 @@ import Support
         doveauth.service                          0.9 SAFE      😀
         nginx.service                             2.9 OK        🙂
         postfix@-.service                         9.6 UNSAFE    😨
+        postfix.service                           9.6 UNSAFE    😨
         == secrets
         file opendkim opendkim 600 /etc/dkimkeys/opendkim.private
         file root root 600 /var/lib/acme/live/relay1.test/privkey
@@ -279,6 +280,8 @@ import Support
         #expect(security[4].level == .ok)
         #expect(r.healthy, "\(r.failures)")
         #expect(r.json().contains("\"exposure\":{"))
+        // On Debian 12 (this capture) postfix.service only wraps postfix@-: not rated.
+        #expect(!security.contains { $0.name == "postfix.service" })
     }
 
     @Test func secretsReadableByOthersFail() throws {
