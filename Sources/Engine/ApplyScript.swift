@@ -12,6 +12,12 @@ import Support
 // own command, a download's extract filter, the embedded base64 blocks).
 
 enum ApplyScript {
+    /// Turns apt's status lines ("pmstatus:nginx:45.4545:Installing nginx
+    /// (amd64)", "dlstatus:3:27.3:Retrieving file 3 of 11") into
+    /// `@@progress` markers; everything else on that stream is dropped.
+    /// The package may carry its architecture ("libc6:amd64"), which starts
+    /// with a letter where the percent starts with a digit.
+    static let aptProgressFilter = #"sed -u -n 's/^\(dlstatus\|pmstatus\):[^:]*\(:[a-z][a-z0-9]*\)\{0,1\}:\([0-9.]*\):\(.*\)$/@@progress\t\1\t\3\t\4/p'"#
     /// Shell settings, the marker functions, then the lock and the repairs
     /// of an interrupted run (Recovery.prelude).
     static func header(_ desired: DesiredState) -> ShellScript {
@@ -59,7 +65,9 @@ enum ApplyScript {
                 step 'apt-get update'
                 apt-get -q update >"$S/out" 2>&1 </dev/null || fail apt update "$S/out"
                 step \("apt-get install " + toInstall.joined(separator: " "))
-                $APT install --no-install-recommends \(words: toInstall) </dev/null 2>&1 | tee "$S/out" | grep --line-buffered -E '^(Setting up|Unpacking) ' || true
+                # apt's status lines (fd 3) become progress markers; its output goes to the log.
+                $APT -o APT::Status-Fd=3 install --no-install-recommends \(words: toInstall) </dev/null 3>&1 >"$S/out" 2>&1 |
+                  \(raw: aptProgressFilter) || true
                 dpkg-query -W -f='${db:Status-Abbrev}\\n' \(words: toInstall) 2>/dev/null | grep -qv '^ii' && fail apt install "$S/out"
                 dpkg-query -W \(words: toInstall) >/dev/null 2>&1 || fail apt install "$S/out"
 

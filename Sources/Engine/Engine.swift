@@ -12,6 +12,11 @@ public enum EngineEvent: Sendable {
     /// Another apply is running on the host (e.g. one whose connection
     /// dropped); this run waits for it. The value names its owner.
     case waiting(String)
+    /// How far a long step is: apt's downloads or package installation
+    /// (`phase` "downloading" or "installing"), in whole percent, with
+    /// apt's own words ("Installing nginx (amd64)"). Sent when the percent
+    /// changes.
+    case progress(phase: String, percent: Int, detail: String)
 }
 
 /// Where an apply stopped: the step, and the host's own words about it.
@@ -221,6 +226,7 @@ public final class Engine {
             """
         var lastFail: (kind: String, subject: String)?
         var afterFail: [String] = []
+        var lastProgress: (phase: String, percent: Int)?
         let result = try host.run(command, stdin: Array(script.utf8), timeout: 3600) { [onEvent] stream, line in
             guard stream == .stdout else { return }
             let marker = line.hasPrefix("@@") ? TaggedLine(line) : nil
@@ -228,6 +234,13 @@ public final class Engine {
             case "@@step": onEvent(.stepStarted(marker!.rest(from: 0)))
             case "@@wait": onEvent(.waiting(marker!.rest(from: 0)))
             case "@@exit": return
+            case "@@progress":
+                // apt's status lines: "dlstatus" while downloading, "pmstatus" while dpkg works.
+                let phase = marker!.field(0) == "dlstatus" ? "downloading" : "installing"
+                let percent = Int(Double(marker!.field(1) ?? "") ?? 0)
+                guard lastProgress.map({ $0.phase != phase || $0.percent != percent }) ?? true else { return }
+                lastProgress = (phase, percent)
+                onEvent(.progress(phase: phase, percent: percent, detail: marker!.rest(from: 2)))
             case "@@fail": lastFail = (marker!.field(0) ?? "step", marker!.rest(from: 1))
             default: if lastFail != nil { afterFail.append(line) }
             }

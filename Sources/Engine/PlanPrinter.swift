@@ -119,6 +119,8 @@ public enum JSONEvents {
             ["event": "verified", "seconds": rounded(seconds)]
         case .waiting(let owner):
             ["event": "waiting", "owner": owner]
+        case .progress(let phase, let percent, let detail):
+            ["event": "progress", "phase": phase, "percent": percent, "detail": detail]
         }
     }
 

@@ -57,6 +57,11 @@ struct CMDeploy: AsyncParsableCommand {
         } catch let error as CommandFailure {
             Console.error(error.message)
             exit(withError: ExitCode(1))
+        } catch let error where CMDeploy.exitCode(for: error) == .success {
+            // `--help` and `help <command>`: parseAsRoot() returns the
+            // parser's own help command, whose run() throws a help request
+            // of a type internal to ArgumentParser; only it can print that.
+            exit(withError: error)
         } catch {
             Console.error("\(error)")
             exit(withError: ExitCode(1))

@@ -10,6 +10,9 @@ final class EventPrinter: @unchecked Sendable {
     private let start = Date()
     private var steps = 0
     private var lineOpen = false
+    /// The step the live line shows, and when plain output last reported progress.
+    private var currentStep = ""
+    private var lastPlainProgress: (phase: String, percent: Int, at: Date)?
 
     init(mode: Mode) { self.mode = mode }
 
@@ -35,15 +38,23 @@ final class EventPrinter: @unchecked Sendable {
             case .batchFinished(let name, let s): print("[\(elapsed)] \(name) done in \(ms(s))")
             case .verified(let s): print("[\(elapsed)] verified: the host matches (\(ms(s)))")
             case .waiting(let owner): print("[\(elapsed)] \(Self.waitingText(owner))")
+            case .progress(let phase, let percent, let detail):
+                // A log gets a line per tenth, or every 10 s, not one per package.
+                let now = Date()
+                if let last = lastPlainProgress, last.phase == phase, percent / 10 == last.percent / 10,
+                   now.timeIntervalSince(last.at) < 10, percent < 100 { break }
+                lastPlainProgress = (phase, percent, now)
+                print("[\(elapsed)] \(phase) packages: \(percent)% (\(detail))")
             case .planned: break
             }
         case .terminal:
             switch event {
             case .stepStarted(let name):
                 steps += 1
-                let text = "[\(elapsed)] step \(steps): \(name)"
-                FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + String(text.prefix(120))).utf8))
-                lineOpen = true
+                currentStep = "step \(steps): \(name)"
+                liveLine("[\(elapsed)] \(currentStep)")
+            case .progress(let phase, let percent, let detail):
+                liveLine("[\(elapsed)] \(phase) packages \(percent)%: \(detail)")
             case .batchFinished(let name, let s):
                 closeLine()
                 print("[\(elapsed)] \(name) done in \(ms(s))")
@@ -78,6 +89,12 @@ final class EventPrinter: @unchecked Sendable {
         closeLine()
         if mode == .json { emit(["event": "failed", "error": message]) }
         Console.error(message)
+    }
+
+    /// Replaces the terminal's status line (cut to fit a usual terminal).
+    private func liveLine(_ text: String) {
+        FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + String(text.prefix(120))).utf8))
+        lineOpen = true
     }
 
     private func closeLine() {

@@ -55,6 +55,21 @@ struct CLI {
         }
     }
 
+    /// Help requests are the argument parser's to print: on stdout, exit 0,
+    /// never the debug description of its internal help request.
+    @Test(arguments: [
+        (["--help"], "Deploy and operate a chatmail relay from one chatmail.ini."),
+        (["run", "--help"], "Deploy the relay described by chatmail.ini to its host."),
+        (["help", "run"], "Deploy the relay described by chatmail.ini to its host."),
+    ])
+    func helpPrintsTheCommandsHelp(_ args: [String], abstract: String) throws {
+        let r = try CLI.run(args, in: CLI.tempDir())
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("USAGE:"), "\(r.stdout)")
+        #expect(r.stdout.contains(abstract), "\(r.stdout)")
+        #expect(!(r.stdout + r.stderr).contains("CommandError"), "\(r.stdout)\(r.stderr)")
+    }
+
     @Test func initWritesRefusesAndForces() throws {
         let dir = try CLI.tempDir()
         let first = try CLI.run(["init", "chat.example.org"], in: dir)

@@ -30,3 +30,25 @@ import TestSupport
         #expect(TaggedLine("END") == TaggedLine(tag: "END", fields: []))
     }
 }
+
+/// apt's status lines, as `apt-get -o APT::Status-Fd=3` writes them, become
+/// progress markers the engine reads; other lines are dropped.
+@Suite struct AptProgressTests {
+    @Test func statusLinesBecomeProgressMarkers() throws {
+        let input = [
+            "dlstatus:1:9.0909:Retrieving file 1 of 11",
+            "pmstatus:dpkg-exec:0:Running dpkg",
+            "pmstatus:nginx:45.4545:Installing nginx (amd64)",
+            "pmstatus:libc6:amd64:60:Preparing to configure libc6:amd64 (amd64)",
+            "media-change: none",
+            "Setting up nginx (1.22.1-9) ...",
+        ].joined(separator: "\n") + "\n"
+        let r = try shell("printf '%s' '\(input)' | \(ApplyScript.aptProgressFilter)")
+        let markers = r.output.split(separator: "\n").map { TaggedLine($0) }
+        #expect(markers.map(\.tag) == ["@@progress", "@@progress", "@@progress", "@@progress"])
+        #expect(markers[0].fields == ["dlstatus", "9.0909", "Retrieving file 1 of 11"])
+        #expect(markers[2].fields == ["pmstatus", "45.4545", "Installing nginx (amd64)"])
+        // A colon in apt's words stays in them.
+        #expect(markers[3].rest(from: 2) == "Preparing to configure libc6:amd64 (amd64)")
+    }
+}
