@@ -19,7 +19,7 @@ ensure_relays || { fail "relays deployed"; finish; exit 1; }
 
 CORE_SUITE_OUT=${RELAYLAB_ARTIFACTS:-$RELAYLAB_STATE}/core-suite \
     "$(dirname "$0")/core-suite/run" "$RELAY2" | tee "$TMP/run.out"
-line=$(grep -E '^core-suite: [0-9]+ passed, [0-9]+ failed' "$TMP/run.out" | tail -n 1)
+line=$(grep -aE '^core-suite: [0-9]+ passed, [0-9]+ failed' "$TMP/run.out" | tail -n 1)
 if [ -n "$line" ]; then
     PASSED=$((PASSED + $(sed -E 's/^core-suite: ([0-9]+) passed.*/\1/' <<< "$line")))
     FAILED=$((FAILED + $(sed -E 's/^core-suite: [0-9]+ passed, ([0-9]+) failed.*/\1/' <<< "$line")))
