@@ -44,7 +44,7 @@ let package = Package(
         .target(
             name: "Deploy",
             dependencies: [
-                "Support", "ChatmailConfig", "Remote", "Engine", "Website",
+                "Support", "ChatmailConfig", "Remote", "Engine", "Website", "CBuildInfo",
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             plugins: ["EmbedTemplates"]),

@@ -10,3 +10,9 @@
 #endif
 
 const char *chatmaild_git_revision(void) { return CHATMAILD_GIT_REVISION; }
+
+#ifndef CMDEPLOY_VERSION_STAMP_B64
+#define CMDEPLOY_VERSION_STAMP_B64 ""
+#endif
+
+const char *cmdeploy_version_stamp_b64(void) { return CMDEPLOY_VERSION_STAMP_B64; }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Deploy
 import Foundation
 
 @main
@@ -18,7 +19,7 @@ struct CMDeploy: AsyncParsableCommand {
             key: libssh2 1.10 (Debian 12) signs with RSA keys only using SHA-1, which current \
             OpenSSH servers refuse.
             """,
-        version: "0.1.0",
+        version: "0.1.0 (\(Deployment.buildRevision))",
         subcommands: [
             InitCommand.self, RunCommand.self, DNSCommand.self, StatusCommand.self,
             TestCommand.self, BenchCommand.self, WebdevCommand.self, SSHCheckCommand.self,

@@ -55,6 +55,29 @@ struct CLI {
         }
     }
 
+    /// The version is baked in at build time (scripts/stamp-revision): a
+    /// copy of the binary outside the checkout names the same commit as the
+    /// binary in its build folder, where git could also be asked.
+    @Test func aCopiedBinaryKnowsItsVersion() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appendingPathComponent("cmdeploy")
+        try FileManager.default.copyItem(at: CLI.binary, to: copy)
+        let inPlace = try CLI.run(["--version"], in: dir)
+        let p = Process()
+        p.executableURL = copy
+        p.arguments = ["--version"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let copied = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(inPlace.stdout.hasPrefix("0.1.0 ("))
+        #expect(copied == inPlace.stdout,
+                "the copy says \(copied), the build folder's binary \(inPlace.stdout): build after scripts/stamp-revision")
+        #expect(!copied.contains("unknown"), "unstamped build: run scripts/stamp-revision before building")
+    }
+
     /// Help requests are the argument parser's to print: on stdout, exit 0,
     /// never the debug description of its internal help request.
     @Test(arguments: [

@@ -1,3 +1,4 @@
+import CBuildInfo
 import ChatmailConfig
 import Foundation
 import Engine
@@ -112,8 +113,26 @@ public enum Deployment {
     }
 
     /// `git rev-parse HEAD` and `git diff` of the checkout cmdeploy was built
-    /// in, as the Python tool records them; `unknown` outside a checkout.
+    /// in, as the Python tool records them. Baked in at build time by
+    /// scripts/stamp-revision (so a copied binary knows it too); a build
+    /// without it asks git at run time, `unknown` outside a checkout.
     public static func versionStamp() -> String {
+        let baked = String(cString: cmdeploy_version_stamp_b64())
+        if !baked.isEmpty, let bytes = Base64.decode(baked), !bytes.isEmpty {
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        return versionStampFromGit()
+    }
+
+    /// The commit of the build, for `cmdeploy --version` ("0123456789ab",
+    /// "-dirty" with uncommitted changes, "unknown").
+    public static var buildRevision: String {
+        let stamp = versionStamp()
+        guard let head = stamp.split(separator: "\n").first, head.count >= 12, head != "unknown" else { return "unknown" }
+        return String(head.prefix(12)) + (stamp.split(separator: "\n").count > 1 ? "-dirty" : "")
+    }
+
+    static func versionStampFromGit() -> String {
         let repo = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0]))
             .resolvingSymlinksInPath().deletingLastPathComponent().path
         func git(_ args: [String]) -> String? {
