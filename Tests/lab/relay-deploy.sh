@@ -84,6 +84,16 @@ changed_files() { grep -Eo '^ *[~+] file [^ ]+' "$1" | awk '{print $3}' | sort |
 # --- fresh deploy of relay1 (ACME) ---
 check "relay1: fresh deploy (ACME via pebble)" deploy_logged relay1-fresh 1
 check "relay1: every relay unit active, none failed" units_active 1 "$UNITS $ACME_UNITS"
+# What the operator saw: apt's progress, and a closing that tells what is
+# true after this first ACME deploy (certificate, records still to publish).
+check "relay1: the fresh deploy shows the package installation's progress" \
+    grep -Eq '^\[ *[0-9.]+s\] installing packages: [0-9]+% \(' "$LOGS/relay1-fresh.log"
+check "relay1: ... up to 100%" grep -Eq '\] installing packages: 100% ' "$LOGS/relay1-fresh.log"
+check "relay1: the closing names the ACME certificate's issuer" \
+    grep -Eq '^TLS: ACME certificate for relay1.test, issued by .*Pebble' "$LOGS/relay1-fresh.log"
+check "relay1: ... and the DNS records still to publish, with the command" \
+    grep -Eq '^DNS: [0-9]+ records? still to publish \(required: .*TXT opendkim._domainkey.relay1.test' "$LOGS/relay1-fresh.log"
+check_fails "relay1: ... never the old 'letsencrypt not configured'" "" grep -q "letsencrypt not configured" "$LOGS/relay1-fresh.log"
 check "relay1: the ports of the relay listen (25 465 587 143 993 80 443; 8443 10025 10026 10080 10081 402 53 on localhost)" \
     listening 1 0.0.0.0:25 0.0.0.0:465 0.0.0.0:587 0.0.0.0:143 0.0.0.0:993 0.0.0.0:80 0.0.0.0:443 \
         '[::]:25' '[::]:465' '[::]:587' '[::]:143' '[::]:993' '[::]:80' '[::]:443' \
