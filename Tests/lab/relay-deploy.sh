@@ -342,6 +342,17 @@ check_fails "relay2: dovecot_packages = debian on Debian 13 is refused, naming t
 check "relay2: ... and nothing was installed" on relay2 '! dpkg -s nginx >/dev/null 2>&1 && ! dpkg -s postfix >/dev/null 2>&1'
 set_dovecot 2 patched
 
+# --- relay2: external TLS files that are not there: refused in the probe,
+# naming both, before any package, user or file ---
+set_key "$(relay_ini 2)" tls_external_cert_and_key "/etc/cmdeploy-x/cert.pem /etc/cmdeploy-x/key.pem"
+check_fails "relay2: missing external certificate and key are refused, both named" \
+    "External TLS certificate not found on the relay: /etc/cmdeploy-x/cert.pem.*" deploy 2
+check_fails "relay2: ... the key too, and the host is untouched" \
+    "External TLS key not found on the relay: /etc/cmdeploy-x/key.pem" deploy 2
+check "relay2: ... no package, user or file of the relay on the host" on relay2 \
+    '! dpkg -s nginx >/dev/null 2>&1 && ! dpkg -s postfix >/dev/null 2>&1 && ! getent passwd vmail && [ ! -e /usr/local/bin/chatmaild ] && [ ! -e /etc/systemd/system/doveauth.service ]'
+del_key "$(relay_ini 2)" tls_external_cert_and_key
+
 # --- relay2: self-signed "_" domain on Debian 13 beside relay1 ---
 check "relay2: fresh deploy (Debian 13, self-signed, _ domain)" deploy_logged relay2-fresh 2
 check "relay2: every relay unit active, none failed" units_active 2 "$UNITS"
