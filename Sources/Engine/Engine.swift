@@ -44,7 +44,31 @@ public struct ApplyError: Error, CustomStringConvertible {
             head = "\(host): \(kind) \(subject) failed"
         }
         let body = output.split(separator: "\n").suffix(40).map { "  | " + $0 }.joined(separator: "\n")
-        return body.isEmpty ? head : head + "\n" + body
+        let text = body.isEmpty ? head : head + "\n" + body
+        return nextStep.map { text + "\nNext: " + $0 } ?? text
+    }
+
+    /// What to do, for the failures an operator can fix on the host; nil
+    /// when the host's own words above are all there is to go on. A rerun
+    /// always finishes what this run started (see docs/engine.md, Safety).
+    public var nextStep: String? {
+        let o = output
+        if o.contains("No space left on device") || o.contains("enough free space") {
+            return "the disk of \(host) is full (`df -h` there shows where): free some space, then run `cmdeploy run` again; it finishes what this run started."
+        }
+        if o.contains("Could not get lock") || o.contains("is held by process") {
+            return "another program holds apt's lock on \(host), usually unattended-upgrades' daily run (`ps -ef | grep -i apt` there): let it finish, then run `cmdeploy run` again."
+        }
+        if o.contains("Temporary failure resolving") || o.contains("Failed to fetch") || o.contains("Could not resolve") {
+            return "\(host) cannot reach its package mirror: check its network, /etc/resolv.conf and /etc/apt/sources.list, then run `cmdeploy run` again."
+        }
+        if o.contains("rateLimited") || o.contains("rate limit") {
+            return "the ACME CA refuses more certificates for this domain for now (rate limit): wait until the time it names (Let's Encrypt allows 5 duplicate certificates a week), or use a staging acme_directory_url meanwhile, then run `cmdeploy run` again."
+        }
+        if kind == "command" && subject.contains("acmetool") {
+            return "acmetool could not get a certificate: check that the CA in acme_directory_url is reachable from \(host) and that ports 80 and 443 reach this host from the internet (`cmdeploy dns` checks the names), then run `cmdeploy run` again."
+        }
+        return nil
     }
 }
 

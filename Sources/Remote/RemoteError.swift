@@ -24,7 +24,16 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
         case let .resolveFailed(host, detail):
             return "cannot resolve host name \(host): \(detail)"
         case let .connectFailed(host, detail):
-            return "cannot connect to \(host): \(detail)"
+            var next = "check that the host is up and its sshd listens on that port "
+                + "(`ssh -v` with the same name shows it), or name another address with --ssh-host"
+            if detail.contains("Connection refused") {
+                next = "nothing listens there: is sshd running on the host, and on this port "
+                    + "(Port in ~/.ssh/config or --ssh-config)? Or name another address with --ssh-host"
+            } else if detail.contains("timed out") || detail.contains("ConnectTimeout") {
+                next = "no answer: a firewall may drop SSH, or the address is wrong; check with `ssh -v`, "
+                    + "or name another address with --ssh-host"
+            }
+            return "cannot connect to \(host): \(detail)\nNext: \(next)."
         case let .handshakeFailed(host, detail):
             return "SSH handshake with \(host) failed: \(detail)"
         case let .unknownHostKey(host, keyType, fingerprint, file, other):
@@ -48,7 +57,9 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
         case let .authenticationFailed(host, user, tried):
             let list = tried.isEmpty ? "  (no keys found: no ssh-agent, no IdentityFile, no ~/.ssh/id_* files)"
                 : tried.map { "  - \($0)" }.joined(separator: "\n")
-            return "cannot log in to \(host) as \(user); tried:\n\(list)"
+            return "cannot log in to \(host) as \(user); tried:\n\(list)\n"
+                + "Next: add one of these public keys to ~\(user == "root" ? "root" : user)/.ssh/authorized_keys on the host "
+                + "(ssh-copy-id), or load the right key into ssh-agent, or name it with IdentityFile in ~/.ssh/config."
         case let .connectionLost(host, command, detail):
             if let command { return "connection to \(host) lost while running `\(command)`: \(detail)" }
             return "connection to \(host) lost: \(detail)"
