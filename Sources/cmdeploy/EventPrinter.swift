@@ -85,6 +85,12 @@ final class EventPrinter: @unchecked Sendable {
         }
     }
 
+    /// The closing lines as one JSON event (`--json` only).
+    func closing(_ lines: [ReportLine]) {
+        let style: [ReportLine.Style: String] = [.plain: "plain", .ok: "ok", .warning: "warning", .error: "error"]
+        emit(["event": "closing", "lines": lines.map { ["style": style[$0.style] ?? "plain", "text": $0.text] }])
+    }
+
     func failed(_ message: String) {
         closeLine()
         if mode == .json { emit(["event": "failed", "error": message]) }

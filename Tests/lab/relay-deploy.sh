@@ -239,6 +239,20 @@ check "relay1: second run: no changes" grep -q '^No changes' "$LOGS/relay1-noop.
 check "relay1: second run: one round trip" grep -q '1 round trip to the host' "$LOGS/relay1-noop.log"
 pids 1 > "$TMP/pids2"
 check "relay1: second run: no service restarted (same invocation IDs)" diff "$TMP/pids1" "$TMP/pids2"
+check "relay1: second run closes with the published records (all of them by now)" \
+    grep -q '^DNS: every record is published.' "$LOGS/relay1-noop.log"
+# --json: stdout is JSON lines only, the closing lines one event among them
+json_run() {
+    deploy 1 --json > "$TMP/run.json" 2> "$TMP/run.err" || { cat "$TMP/run.err"; return 1; }
+    python3 -c '
+import json, sys
+events = [json.loads(line) for line in open(sys.argv[1])]
+closing = [e for e in events if e["event"] == "closing"]
+assert len(closing) == 1 and closing[0]["lines"][0]["text"] == "Deploy completed.", closing
+assert events[-1]["event"] == "closing", events[-1]
+' "$TMP/run.json"
+}
+check "relay1: run --json prints JSON lines only, the closing as an event" json_run
 
 # --- one setting changed: only what depends on it ---
 set_key "$RELAY1_INI" max_message_size 41943040

@@ -86,7 +86,9 @@ struct RunCommand: ParsableCommand {
         if websiteOnly {
             Console.success("Website deployment completed.")
         } else {
-            printReport(DeployClosing.lines(config, facts: outcome.closing, configFlag: global.configFlag))
+            let lines = DeployClosing.lines(config, facts: outcome.closing, configFlag: global.configFlag)
+            // --json keeps stdout to JSON lines: the closing is one more event.
+            if json { printer.closing(lines) } else { printReport(lines) }
         }
         for line in config.unusedKeysSummary { Console.error(line) }
     }
