@@ -24,21 +24,20 @@ let package = Package(
         .target(name: "ChatmailConfig", dependencies: ["Support"]),
 
         // C libraries from Debian: libssh2 (and the libcrypto it links) for
-        // Deploy/Remote; cmark-gfm and libqrencode for the web pages.
+        // Deploy/Remote; cmark-gfm for the web pages (QR codes are our own).
         .systemLibrary(
             name: "CLibSSH2", pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev", "libssl-dev"])]),
         .systemLibrary(
             name: "CCmarkGFM", pkgConfig: "libcmark-gfm",
             providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
-        .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
 
         // Hosts: SSH (libssh2), the local host, ssh_config, known_hosts.
         .target(name: "Remote", dependencies: ["Support", "CLibSSH2"]),
         // Resources, manifests, probe, plan, apply: knows nothing of chatmail.
         .target(name: "Engine", dependencies: ["Support", "Remote"]),
         // The relay's web pages, their QR codes and the `webdev` server.
-        .target(name: "Website", dependencies: ["Support", "ChatmailConfig", "CCmarkGFM", "CQRencode"]),
+        .target(name: "Website", dependencies: ["Support", "ChatmailConfig", "CCmarkGFM"]),
         // Everything cmdeploy does for a relay: components, the deployment
         // and its checks, status, DNS; the CLI only parses arguments and prints.
         .target(

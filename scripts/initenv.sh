@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 
 # Build and test dependencies. Later parts of the project add to this list.
 BUILD_PACKAGES=(pkg-config libssh2-1-dev libssl-dev)
-# The web page builder: Markdown (cmark-gfm) and QR codes (libqrencode).
-BUILD_PACKAGES+=(libcmark-gfm-dev libcmark-gfm-extensions-dev libqrencode-dev)
+# The web page builder: Markdown (cmark-gfm). QR codes are encoded by our
+# own Sources/Website/QREncoder.swift.
+BUILD_PACKAGES+=(libcmark-gfm-dev libcmark-gfm-extensions-dev)
 
 # Only for the tests, never needed to deploy:
 # zbarimg decodes the QR codes, headless Chromium renders and screenshots the

@@ -1,7 +1,6 @@
 import Support
-import CQRencode
 
-/// A QR code symbol as a square of dark/light modules, encoded by libqrencode.
+/// A QR code symbol as a square of dark/light modules (QREncoder).
 public struct QRCode: Sendable, Equatable {
     /// Modules per side, without the quiet zone.
     public let size: Int
@@ -16,14 +15,12 @@ public struct QRCode: Sendable, Equatable {
     /// Encodes `text` as 8-bit data at error correction level M: enough
     /// redundancy for a phone camera, small enough to stay readable on paper.
     public static func encode(_ text: String) throws(EncodingError) -> QRCode {
-        guard let code = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M) else {
+        do {
+            let symbol = try QREncoder.encode(Array(text.utf8))
+            return QRCode(size: symbol.size, modules: symbol.modules)
+        } catch {
             throw EncodingError(text: text)
         }
-        defer { QRcode_free(code) }
-        let width = Int(code.pointee.width)
-        // Bit 0 of each byte is the module colour; the other bits describe its role.
-        let data = UnsafeBufferPointer(start: code.pointee.data, count: width * width)
-        return QRCode(size: width, modules: data.map { $0 & 1 == 1 })
     }
 
     public func isDark(x: Int, y: Int) -> Bool {

@@ -1,2 +1,0 @@
-// libqrencode (Debian: libqrencode-dev): QR code symbol encoding.
-#include <qrencode.h>
