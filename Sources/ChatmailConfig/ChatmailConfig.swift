@@ -172,6 +172,8 @@ extension ChatmailConfig {
 
 /// Reads [params] key by key, remembering which keys were used.
 struct ParamsReader {
+    /// What a server path in chatmail.ini may hold (absolutePath).
+    static let pathCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+@".unicodeScalars)
     let path: String
     let section: IniSection
     var used: Set<String> = []
@@ -263,6 +265,12 @@ struct ParamsReader {
         guard let e = entry(key) else { return fallback }
         guard e.value.hasPrefix("/") else {
             throw error(e, "expected an absolute path on the server, got \(quoted(e.value))")
+        }
+        // The path goes into unit files (BindPaths= splits at blanks and
+        // ':', systemd expands '%'), Dovecot's and Postfix's configs and
+        // scripts: only the characters all of them take literally.
+        if let bad = e.value.unicodeScalars.first(where: { !Self.pathCharacters.contains($0) }) {
+            throw error(e, "\(quoted(e.value)) contains \(quoted(String(bad))); use only letters, digits and / . _ - + @ in paths")
         }
         return e.value
     }

@@ -294,7 +294,8 @@ enum ApplyScript {
 
 }
 
-func dirname(_ path: String) -> String {
+/// The folder of `path` ("." without a slash), as the shell's dirname.
+public func dirname(_ path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "." }
     return slash == path.startIndex ? "/" : String(path[..<slash])
 }

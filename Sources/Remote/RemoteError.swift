@@ -58,7 +58,7 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
             let list = tried.isEmpty ? "  (no keys found: no ssh-agent, no IdentityFile, no ~/.ssh/id_* files)"
                 : tried.map { "  - \($0)" }.joined(separator: "\n")
             return "cannot log in to \(host) as \(user); tried:\n\(list)\n"
-                + "Next: add one of these public keys to ~\(user == "root" ? "root" : user)/.ssh/authorized_keys on the host "
+                + "Next: add one of these public keys to ~\(user)/.ssh/authorized_keys on the host "
                 + "(ssh-copy-id), or load the right key into ssh-agent, or name it with IdentityFile in ~/.ssh/config."
         case let .connectionLost(host, command, detail):
             if let command { return "connection to \(host) lost while running `\(command)`: \(detail)" }

@@ -90,8 +90,7 @@ struct DaemonSandbox {
     static let fileName = "30-cmdeploy-sandbox.conf"
 
     /// The drop-in's path in the unit's folder under /etc/systemd/system.
-    var path: String { Self.path(for: unit) }
-    static func path(for unit: String) -> String { "/etc/systemd/system/\(unit).d/\(fileName)" }
+    var path: String { "/etc/systemd/system/\(unit).d/\(Self.fileName)" }
 
     func render() throws -> String {
         try Templates.render("sandbox/daemon.conf.mustache", [

@@ -23,8 +23,8 @@ public struct Turn: Component {
         // folder of a turn_socket_path elsewhere (when it exists).
         var sandbox = Sandbox.network
         sandbox.umask = "0007"
-        let socketDir = String(config.turnSocketPath[..<(config.turnSocketPath.lastIndex(of: "/") ?? config.turnSocketPath.startIndex)])
-        if socketDir != Turn.runtimeDir && !socketDir.isEmpty { sandbox.writable = ["-" + socketDir] }
+        let socketDir = dirname(config.turnSocketPath)
+        if socketDir != Turn.runtimeDir { sandbox.writable = ["-" + socketDir] }
         let unitText = try Templates.render("turn/turnserver.service.mustache", [
             "realm": config.mailDomainBare, "socket": config.turnSocketPath, "user": Turn.user,
             "sandbox": try sandbox.render(),

@@ -127,9 +127,9 @@ public enum Deployment {
     /// The commit of the build, for `cmdeploy --version` ("0123456789ab",
     /// "-dirty" with uncommitted changes, "unknown").
     public static var buildRevision: String {
-        let stamp = versionStamp()
-        guard let head = stamp.split(separator: "\n").first, head.count >= 12, head != "unknown" else { return "unknown" }
-        return String(head.prefix(12)) + (stamp.split(separator: "\n").count > 1 ? "-dirty" : "")
+        let lines = versionStamp().split(separator: "\n")
+        guard let head = lines.first, head.count >= 12, head != "unknown" else { return "unknown" }
+        return String(head.prefix(12)) + (lines.count > 1 ? "-dirty" : "")
     }
 
     static func versionStampFromGit() -> String {
