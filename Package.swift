@@ -36,8 +36,9 @@ let package = Package(
         .target(name: "Remote", dependencies: ["Support", "CLibSSH2"]),
         // Resources, manifests, probe, plan, apply: knows nothing of chatmail.
         .target(name: "Engine", dependencies: ["Support", "Remote"]),
-        // The relay's web pages, their QR codes and the `webdev` server.
-        .target(name: "Website", dependencies: ["Support", "ChatmailConfig", "CCmarkGFM"]),
+        // The relay's web pages, their QR codes and the `webdev` server;
+        // www/src (the default pages) compiled in.
+        .target(name: "Website", dependencies: ["Support", "ChatmailConfig", "CCmarkGFM"], plugins: ["EmbedFolder"]),
         // Everything cmdeploy does for a relay: components, the deployment
         // and its checks, status, DNS; the CLI only parses arguments and prints.
         .target(
@@ -46,9 +47,9 @@ let package = Package(
                 "Support", "ChatmailConfig", "Remote", "Engine", "Website", "CBuildInfo",
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
-            plugins: ["EmbedTemplates"]),
-        // templates/ compiled into the binary (see templates/README.md).
-        .plugin(name: "EmbedTemplates", capability: .buildTool(), dependencies: ["EmbedFiles"]),
+            plugins: ["EmbedFolder"]),
+        // templates/ and www/src compiled into the binary (see templates/README.md).
+        .plugin(name: "EmbedFolder", capability: .buildTool(), dependencies: ["EmbedFiles"]),
         .executableTarget(name: "EmbedFiles"),
         // SMTP, IMAP and HTTPS clients (SwiftNIO + NIOSSL) for `cmdeploy test` and `bench`.
         .target(

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Prepare this machine to build and run cmdeploy and chatmaild:
 # install the system packages the build needs (Debian/Ubuntu, as root),
-# then build release binaries into .build/release.
+# then build the release folder (.build/release-folder: cmdeploy, chatmaild).
 #
-#   scripts/initenv.sh              packages + release build
+#   scripts/initenv.sh              packages + release folder (scripts/release)
 #   scripts/initenv.sh --deps       build packages only
 #   scripts/initenv.sh --test-deps  build and test packages (used by scripts/test)
 set -euo pipefail
@@ -79,10 +79,6 @@ fi
 
 [ "${1:-}" = "--deps" ] || [ "${1:-}" = "--test-deps" ] && exit 0
 
-echo "initenv: building release binaries (swift build -c release)"
-scripts/stamp-revision
-swift build -c release --static-swift-stdlib
-# OpenDKIM's libunbound config lock, installed with dns_forwarders (see Sources/UnboundConfigLock)
-cc -shared -fPIC -O2 -o "$(swift build -c release --show-bin-path)/libub-config-lock.so" \
-    Sources/UnboundConfigLock/ub_config_lock.c -pthread -ldl
-echo "initenv: done; run scripts/cmdeploy --help"
+echo "initenv: building the release folder (scripts/release)"
+folder=$(scripts/release)
+echo "initenv: done: $folder holds cmdeploy and chatmaild; run scripts/cmdeploy --help"

@@ -127,7 +127,10 @@ enum ApplyScript {
             step \("download " + d.url)
             mkdir -p "$(dirname -- \(p))"; : >"$S/out"; dl_ok=
             for dl_url in \(words: [d.url] + d.mirrors); do
-              if { curl -fsSL --retry 2 --max-time 600 "$dl_url"\(filter) >\(temp); } 2>>"$S/out"; then
+              # curl's meter (fd 3) becomes progress markers; the status is the pipe's last command's.
+              { { curl -fSL --retry 2 --max-time 600 "$dl_url" 2>&3\(filter) >\(temp); echo $? >"$S/dlrc"; } 3>&1 2>>"$S/out" |
+                \(raw: curlProgressFilter(name: String(d.path.split(separator: "/").last ?? ""))); } </dev/null
+              if [ "$(cat "$S/dlrc")" = 0 ]; then
                 dl_sum=$(sha256sum <\(temp) | cut -c1-64)
                 if [ "$dl_sum" = \(d.sha256) ]; then dl_ok=1; break; fi
                 echo "$dl_url: sha256 is $dl_sum, expected "\(d.sha256) >>"$S/out"
@@ -139,11 +142,30 @@ enum ApplyScript {
             """
     }
 
+    /// Turns curl's progress meter (records ended by CR: "45 12.3M 45 5632k
+    /// ...", percent and size of the whole, percent and size received) into
+    /// `@@progress` markers, one per update (curl updates once a second);
+    /// any other line (curl's error) goes to the step's output.
+    static func curlProgressFilter(name: String) -> String {
+        let awk = #"""
+            BEGIN { RS = "[\r\n]" }
+            $1 ~ /^[0-9]+$/ && NF >= 12 {
+                pct = ($2 == "0") ? "" : $1
+                printf "@@progress\tdownload\t%s\t%s: %s of %s\n", pct, name, $4, ($2 == "0" ? "unknown size" : $2)
+                fflush(); next
+            }
+            $1 != "%" && $1 != "Dload" && NF > 0 { print >> err }
+            """#
+        return "awk -v name=\(shellQuote(name)) -v err=\"$S/out\" \(shellQuote(awk))"
+    }
+
     /// A component's command runs in a subshell as the component wrote it.
+    /// It may report progress as `@@progress` lines on fd 3
+    /// (`@@progress<TAB>KIND<TAB>PERCENT or empty<TAB>DETAIL`).
     static func commandScript(_ c: GuardedCommand) -> ShellScript {
         """
         step \("run " + c.name)
-        ( \(raw: c.command) ) </dev/null >"$S/out" 2>&1 || fail command \(c.name) "$S/out"
+        ( \(raw: c.command) ) </dev/null 3>&1 >"$S/out" 2>&1 || fail command \(c.name) "$S/out"
 
         """
     }

@@ -12,11 +12,14 @@ public enum EngineEvent: Sendable {
     /// Another apply is running on the host (e.g. one whose connection
     /// dropped); this run waits for it. The value names its owner.
     case waiting(String)
-    /// How far a long step is: apt's downloads or package installation
-    /// (`phase` "downloading" or "installing"), in whole percent, with
-    /// apt's own words ("Installing nginx (amd64)"). Sent when the percent
+    /// How far a long step is. `phase`: "downloading packages" and
+    /// "installing packages" (apt's status, `detail` in apt's own words:
+    /// "Installing nginx (amd64)"), "downloading" (a pinned file, `detail`
+    /// "iroh-relay: 5632k of 12.3M"), or what a command reports, such as
+    /// "certificate" (the ACME order's state). `percent` is whole percent,
+    /// nil when unknown. Sent when the percent (or, without one, the detail)
     /// changes.
-    case progress(phase: String, percent: Int, detail: String)
+    case progress(phase: String, percent: Int?, detail: String)
 }
 
 /// Where an apply stopped: the step, and the host's own words about it.
@@ -108,6 +111,10 @@ public final class Engine {
     public var onEvent: (EngineEvent) -> Void
     public private(set) var roundTrips = 0
     public private(set) var waitRoundTrips = 0
+
+    /// `@@progress` kinds and the phase they are shown as (others as they are).
+    static let progressPhases = ["dlstatus": "downloading packages", "pmstatus": "installing packages",
+                                 "download": "downloading"]
 
     public init(host: any Host, desired: DesiredState, onEvent: @escaping (EngineEvent) -> Void = { _ in }) {
         self.host = host
@@ -250,7 +257,7 @@ public final class Engine {
             """
         var lastFail: (kind: String, subject: String)?
         var afterFail: [String] = []
-        var lastProgress: (phase: String, percent: Int)?
+        var lastProgress: (phase: String, percent: Int?, detail: String)?
         let result = try host.run(command, stdin: Array(script.utf8), timeout: 3600) { [onEvent] stream, line in
             guard stream == .stdout else { return }
             let marker = line.hasPrefix("@@") ? TaggedLine(line) : nil
@@ -259,12 +266,14 @@ public final class Engine {
             case "@@wait": onEvent(.waiting(marker!.rest(from: 0)))
             case "@@exit": return
             case "@@progress":
-                // apt's status lines: "dlstatus" while downloading, "pmstatus" while dpkg works.
-                let phase = marker!.field(0) == "dlstatus" ? "downloading" : "installing"
-                let percent = Int(Double(marker!.field(1) ?? "") ?? 0)
-                guard lastProgress.map({ $0.phase != phase || $0.percent != percent }) ?? true else { return }
-                lastProgress = (phase, percent)
-                onEvent(.progress(phase: phase, percent: percent, detail: marker!.rest(from: 2)))
+                guard let kind = marker!.field(0) else { return }
+                let phase = Self.progressPhases[kind] ?? kind
+                let percent = (marker!.field(1)).flatMap(Double.init).map { min(100, max(0, Int($0))) }
+                let detail = marker!.rest(from: 2)
+                guard lastProgress.map({ $0.phase != phase || $0.percent != percent || (percent == nil && $0.detail != detail) }) ?? true
+                else { return }
+                lastProgress = (phase, percent, detail)
+                onEvent(.progress(phase: phase, percent: percent, detail: detail))
             case "@@fail": lastFail = (marker!.field(0) ?? "step", marker!.rest(from: 1))
             default: if lastFail != nil { afterFail.append(line) }
             }

@@ -120,7 +120,7 @@ public enum JSONEvents {
         case .waiting(let owner):
             ["event": "waiting", "owner": owner]
         case .progress(let phase, let percent, let detail):
-            ["event": "progress", "phase": phase, "percent": percent, "detail": detail]
+            ["event": "progress", "phase": phase, "percent": percent.map { $0 as Any } ?? NSNull(), "detail": detail]
         }
     }
 

@@ -248,7 +248,7 @@ let tests: [OnlineTest] = [
         }
         let deployed = lines(remote), local = lines(ctx.localVersion)
         try require(deployed == local, "/etc/chatmail-version is \(deployed.first ?? "empty") (\(deployed.count) lines), "
-            + "this checkout is \(local.first ?? "?") (\(local.count) lines): you have undeployed changes")
+            + "this cmdeploy is \(local.first ?? "?") (\(local.count) lines): you have undeployed changes")
     },
 
     // MARK: tests with a second relay

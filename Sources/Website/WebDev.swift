@@ -27,9 +27,11 @@ public struct WebDev {
         self.sayError = sayError
     }
 
-    /// What is served and from where.
+    /// What is served and from where: built from a folder (rebuilt when it
+    /// changes), built from the compiled-in pages, or a folder as it is.
     struct Plan {
         var sourceDir: String?
+        var embedded = false
         var servedDir: String
     }
 
@@ -37,6 +39,9 @@ public struct WebDev {
         switch try WebsiteLocation.resolve(config: config) {
         case .build(let src, let out):
             return Plan(sourceDir: src, servedDir: outputDir ?? out)
+        case .embedded:
+            let dir = outputDir ?? NSTemporaryDirectory() + "cmdeploy-webdev-\(getpid())"
+            return Plan(sourceDir: nil, embedded: true, servedDir: dir)
         case .uploadAsIs(let dir):
             return Plan(sourceDir: nil, servedDir: dir)
         case .disabled(let reason):
@@ -44,22 +49,31 @@ public struct WebDev {
         }
     }
 
+    private func build(_ plan: Plan, _ config: ChatmailConfig) throws(WebsiteError) -> WebsiteBuilder.Result {
+        if let src = plan.sourceDir {
+            return try WebsiteBuilder.build(config: config, sourceDir: src, outputDir: plan.servedDir, webdev: true)
+        }
+        return try WebsiteBuilder.buildEmbedded(config: config, outputDir: plan.servedDir, webdev: true)
+    }
+
     /// Builds, starts the server, calls `started` with its URL, then watches forever.
     public func run(started: (String) -> Void) throws -> Never {
         var config = try loadConfig(iniPath)
         let plan = try plan(for: config)
-        if let src = plan.sourceDir {
+        if plan.sourceDir != nil || plan.embedded {
             // A mistake in the sources is what webdev is for: report it and
             // keep watching rather than exit.
             do {
-                try WebsiteBuilder.build(config: config, sourceDir: src, outputDir: plan.servedDir, webdev: true)
+                _ = try build(plan, config)
             } catch {
                 sayError("webdev: build failed: \(error)")
             }
         }
         let server = try DevServer(root: plan.servedDir, host: host, port: port)
         server.start()
-        let watched = [plan.sourceDir ?? plan.servedDir, iniPath]
+        // The compiled-in pages cannot change; chatmail.ini still can.
+        let watched = plan.embedded ? [iniPath] : [plan.sourceDir ?? plan.servedDir, iniPath]
+        if plan.embedded { say("webdev: the pages built into cmdeploy (no www/ folder found; www_folder in chatmail.ini picks one)") }
         say("webdev: serving \(plan.servedDir) at \(server.url)")
         say("webdev: watching \(watched.joined(separator: " and ")) for changes (Ctrl-C to stop)")
         started(server.url)
@@ -74,14 +88,14 @@ public struct WebDev {
             guard !changed.isEmpty else { continue }
             snapshot = next
             for path in changed { say("changed: \(path)") }
-            guard let src = plan.sourceDir else {
+            guard plan.sourceDir != nil || plan.embedded else {
                 server.pagesChanged()
                 continue
             }
             let started = Date()
             do {
                 if changed.contains(iniPath) { config = try loadConfig(iniPath) }
-                let result = try WebsiteBuilder.build(config: config, sourceDir: src, outputDir: plan.servedDir, webdev: true)
+                let result = try build(plan, config)
                 builds += 1
                 let ms = Int(Date().timeIntervalSince(started) * 1000)
                 say("[\(builds)] rebuilt in \(ms) ms (\(result.changed.count) file(s) changed): \(server.url)")

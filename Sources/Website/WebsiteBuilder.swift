@@ -5,7 +5,8 @@ import Foundation
 /// Builds the relay's web pages: every `*.md` in the source folder becomes
 /// `<name>.html` inside `page-layout.html`, with chatmail.ini values filled
 /// in; every other file is copied as is. Used by `cmdeploy webdev` and by the
-/// deploy, which uploads the output folder to the relay's web root.
+/// deploy, which uploads the result to the relay's web root. The sources
+/// are a folder, or the default pages compiled into cmdeploy.
 public enum WebsiteBuilder {
     public static let layoutName = "page-layout.html"
 
@@ -16,17 +17,56 @@ public enum WebsiteBuilder {
         public var changed: [String]
     }
 
+    /// Builds the pages of `sourceDir` into `outputDir`.
     @discardableResult
     public static func build(
         config: ChatmailConfig, sourceDir: String, outputDir: String, webdev: Bool = false
     ) throws(WebsiteError) -> Result {
-        let fm = FileManager.default
         var isDir: ObjCBool = false
-        guard fm.fileExists(atPath: sourceDir, isDirectory: &isDir), isDir.boolValue else {
+        guard FileManager.default.fileExists(atPath: sourceDir, isDirectory: &isDir), isDir.boolValue else {
             throw WebsiteError(file: sourceDir, "web page source folder not found")
         }
-        let layoutPath = sourceDir + "/" + layoutName
-        let layoutText = try readText(layoutPath)
+        var sources: [String: [UInt8]] = [:]
+        for rel in try sourceFiles(sourceDir) {
+            guard let data = FileManager.default.contents(atPath: sourceDir + "/" + rel) else {
+                throw WebsiteError(file: sourceDir + "/" + rel, "cannot read")
+            }
+            sources[rel] = Array(data)
+        }
+        return try build(config: config, sources: sources, origin: sourceDir, outputDir: outputDir, webdev: webdev)
+    }
+
+    /// Builds the pages that come with cmdeploy (www/src, compiled in) into `outputDir`.
+    @discardableResult
+    public static func buildEmbedded(config: ChatmailConfig, outputDir: String, webdev: Bool = false) throws(WebsiteError) -> Result {
+        try build(config: config, sources: embeddedSources, origin: embeddedOrigin, outputDir: outputDir, webdev: webdev)
+    }
+
+    static func build(
+        config: ChatmailConfig, sources: [String: [UInt8]], origin: String, outputDir: String, webdev: Bool
+    ) throws(WebsiteError) -> Result {
+        let outputs = try render(config: config, sources: sources, origin: origin, webdev: webdev)
+        let changed = try write(outputs, to: outputDir)
+        return Result(files: outputs.keys.sorted(), changed: changed)
+    }
+
+    /// The pages that come with cmdeploy, as www/src held them at build time.
+    public static var embeddedSources: [String: [UInt8]] {
+        embeddedWebsiteSources.mapValues { Array($0.utf8) }
+    }
+    /// How errors and `webdev` name the compiled-in pages.
+    public static let embeddedOrigin = "www/src (built into cmdeploy)"
+
+    /// The built pages, relative path -> content, from sources given as
+    /// relative path -> content; `origin` names their folder in errors.
+    public static func render(
+        config: ChatmailConfig, sources: [String: [UInt8]], origin: String, webdev: Bool = false
+    ) throws(WebsiteError) -> [String: [UInt8]] {
+        guard let layoutBytes = sources[layoutName] else {
+            throw WebsiteError(file: origin + "/" + layoutName, "missing")
+        }
+        let layoutPath = origin + "/" + layoutName
+        let layoutText = try utf8(layoutBytes, path: layoutPath)
 
         var values: PageValues
         do {
@@ -37,17 +77,15 @@ public enum WebsiteBuilder {
         let layout = try PageTemplate(layoutText, file: layoutPath, knownNames: values.names)
 
         var outputs: [String: [UInt8]] = [:]
-        for rel in try sourceFiles(sourceDir) where rel != layoutName {
-            let path = sourceDir + "/" + rel
+        for (rel, bytes) in sources.sorted(by: { $0.key < $1.key }) where rel != layoutName {
             if rel.hasSuffix(".md") {
                 let stem = String(rel.dropLast(3))
-                let html = try renderPage(path: path, stem: stem, layout: layout, values: values)
+                let path = origin + "/" + rel
+                let html = try renderPage(text: try utf8(bytes, path: path), path: path, stem: stem,
+                                          layout: layout, values: values)
                 outputs[stem + ".html"] = Array(html.utf8)
             } else {
-                guard let data = fm.contents(atPath: path) else {
-                    throw WebsiteError(file: path, "cannot read")
-                }
-                outputs[rel] = Array(data)
+                outputs[rel] = bytes
             }
         }
         // The printable invite, written in every TLS mode as the Python relay
@@ -58,14 +96,13 @@ public enum WebsiteBuilder {
         } catch {
             throw WebsiteError(file: config.path, "mail_domain: \(error)")
         }
-        let changed = try write(outputs, to: outputDir)
-        return Result(files: outputs.keys.sorted(), changed: changed)
+        return outputs
     }
 
     /// One Markdown page: sections first, then Markdown, then values (so
     /// values are HTML-escaped and never read as Markdown), then the layout.
-    static func renderPage(path: String, stem: String, layout: PageTemplate, values: PageValues) throws(WebsiteError) -> String {
-        let source = try PageTemplate(try readText(path), file: path, knownNames: values.names)
+    static func renderPage(text: String, path: String, stem: String, layout: PageTemplate, values: PageValues) throws(WebsiteError) -> String {
+        let source = try PageTemplate(text, file: path, knownNames: values.names)
         let markdown = source.renderSections(values)
         let body = try PageTemplate(Markdown.html(markdown), file: path, knownNames: values.names).render(values)
         var pageValues = values
@@ -105,11 +142,8 @@ public enum WebsiteBuilder {
         return files.sorted()
     }
 
-    static func readText(_ path: String) throws(WebsiteError) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw WebsiteError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot read" : "missing")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
+    static func utf8(_ bytes: [UInt8], path: String) throws(WebsiteError) -> String {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw WebsiteError(file: path, "is not UTF-8 text")
         }
         return text

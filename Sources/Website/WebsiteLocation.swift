@@ -3,7 +3,9 @@ import ChatmailConfig
 import Foundation
 
 /// What the deploy does with the web pages, following `www_folder`:
-///   ""               the pages that come with cmdeploy (`www/`)
+///   ""               the pages that come with cmdeploy: the checkout's
+///                    `www/` when cmdeploy runs from one (edits count without
+///                    a rebuild), else the copy compiled into the binary
 ///   a folder         with `src/index.md`: built from `src/` into `build/`;
 ///                    without: uploaded as it is
 ///   anything else    (e.g. `disabled`): no web pages are deployed
@@ -11,6 +13,8 @@ import Foundation
 /// so the same file means the same pages whatever the current directory is.
 public enum WebsiteLocation: Equatable, Sendable {
     case build(sourceDir: String, outputDir: String)
+    /// The default pages compiled into cmdeploy (a release binary on its own).
+    case embedded
     case uploadAsIs(dir: String)
     case disabled(reason: String)
 
@@ -22,7 +26,8 @@ public enum WebsiteLocation: Equatable, Sendable {
         let fm = FileManager.default
         let www: String
         if config.wwwFolder.isEmpty {
-            www = try bundledWWW()
+            guard let found = try bundledWWW() else { return .embedded }
+            www = found
         } else if config.wwwFolder.hasPrefix("/") {
             www = config.wwwFolder
         } else {
@@ -41,9 +46,9 @@ public enum WebsiteLocation: Equatable, Sendable {
 
     /// The `www` folder that comes with cmdeploy: `$CMDEPLOY_WWW_DIR`, else the
     /// nearest `www/` with `src/index.md` above the executable (a checkout's
-    /// `.build/<config>/cmdeploy`) or `share/cmdeploy/www` beside its `bin/`,
-    /// else `./www`.
-    public static func bundledWWW() throws(WebsiteError) -> String {
+    /// `.build/<config>/cmdeploy`) or `share/cmdeploy/www` beside its `bin/`;
+    /// nil when there is none (the compiled-in pages are used).
+    public static func bundledWWW() throws(WebsiteError) -> String? {
         let fm = FileManager.default
         if let env = ProcessInfo.processInfo.environment[wwwDirVariable], !env.isEmpty {
             guard fm.fileExists(atPath: env + "/src/index.md") else {
@@ -51,21 +56,14 @@ public enum WebsiteLocation: Equatable, Sendable {
             }
             return env
         }
-        var candidates: [String] = []
         var dir = (executablePath() as NSString).deletingLastPathComponent
         while dir != "/" && !dir.isEmpty {
-            candidates.append(dir + "/www")
-            candidates.append(dir + "/share/cmdeploy/www")
+            for c in [dir + "/www", dir + "/share/cmdeploy/www"] where fm.fileExists(atPath: c + "/src/index.md") {
+                return (c as NSString).standardizingPath
+            }
             dir = (dir as NSString).deletingLastPathComponent
         }
-        candidates.append(fm.currentDirectoryPath + "/www")
-        for c in candidates where fm.fileExists(atPath: c + "/src/index.md") {
-            return (c as NSString).standardizingPath
-        }
-        throw WebsiteError(
-            file: "www_folder", "the web page sources that come with cmdeploy were not found "
-                + "(looked for www/src/index.md above the cmdeploy executable and in the current folder); "
-                + "set \(wwwDirVariable) to that www folder, or set www_folder in chatmail.ini")
+        return nil
     }
 
     static func executablePath() -> String {

@@ -12,7 +12,7 @@ final class EventPrinter: @unchecked Sendable {
     private var lineOpen = false
     /// The step the live line shows, and when plain output last reported progress.
     private var currentStep = ""
-    private var lastPlainProgress: (phase: String, percent: Int, at: Date)?
+    private var lastPlainProgress: (phase: String, tenth: Int, at: Date)?
 
     init(mode: Mode) { self.mode = mode }
 
@@ -41,10 +41,11 @@ final class EventPrinter: @unchecked Sendable {
             case .progress(let phase, let percent, let detail):
                 // A log gets a line per tenth, or every 10 s, not one per package.
                 let now = Date()
-                if let last = lastPlainProgress, last.phase == phase, percent / 10 == last.percent / 10,
-                   now.timeIntervalSince(last.at) < 10, percent < 100 { break }
-                lastPlainProgress = (phase, percent, now)
-                print("[\(elapsed)] \(phase) packages: \(percent)% (\(detail))")
+                let tenth = percent.map { $0 / 10 } ?? -1
+                if let last = lastPlainProgress, last.phase == phase, tenth == last.tenth,
+                   now.timeIntervalSince(last.at) < 10, (percent ?? 0) < 100 { break }
+                lastPlainProgress = (phase, tenth, now)
+                print("[\(elapsed)] \(Self.progressText(phase, percent, detail))")
             case .planned: break
             }
         case .terminal:
@@ -54,7 +55,7 @@ final class EventPrinter: @unchecked Sendable {
                 currentStep = "step \(steps): \(name)"
                 liveLine("[\(elapsed)] \(currentStep)")
             case .progress(let phase, let percent, let detail):
-                liveLine("[\(elapsed)] \(phase) packages \(percent)%: \(detail)")
+                liveLine("[\(elapsed)] \(Self.progressText(phase, percent, detail))")
             case .batchFinished(let name, let s):
                 closeLine()
                 print("[\(elapsed)] \(name) done in \(ms(s))")
@@ -67,6 +68,12 @@ final class EventPrinter: @unchecked Sendable {
             case .probed, .planned: break
             }
         }
+    }
+
+    /// "installing packages: 45% (Installing nginx (amd64))", "certificate: order ready".
+    static func progressText(_ phase: String, _ percent: Int?, _ detail: String) -> String {
+        guard let percent else { return "\(phase): \(detail)" }
+        return "\(phase): \(percent)% (\(detail))"
     }
 
     static func waitingText(_ owner: String) -> String {

@@ -212,6 +212,24 @@ import Support
         #expect(!FileManager.default.fileExists(atPath: "\(r)/bin/other.cmdeploy-new"))
     }
 
+    /// A download reports curl's meter as progress (name, bytes of the
+    /// whole), and a command's `@@progress` lines on fd 3 come through too.
+    @Test func downloadsAndCommandsReportProgress() throws {
+        let r = root
+        _ = try shell("head -c 3000000 /dev/urandom > \(r)/big.bin")
+        let sum = try shell("sha256sum < \(r)/big.bin | cut -c1-64").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let e = try engine(Manifest {
+            Download("file://\(r)/big.bin", sha256: sum, to: "\(r)/bin/big")
+            GuardedCommand("order", "printf '@@progress\\tcertificate\\t\\t%s\\n' 'order placed' >&3; touch \(r)/ordered", unless: "test -e \(r)/ordered")
+        })
+        var events: [(String, Int?, String)] = []
+        e.onEvent = { if case .progress(let phase, let percent, let detail) = $0 { events.append((phase, percent, detail)) } }
+        _ = try e.run(dryRun: false)
+        #expect(events.contains { $0.0 == "downloading" && $0.1 == 100 && $0.2.hasPrefix("big: ") && $0.2.hasSuffix(" of 2929k") },
+                "\(events)")
+        #expect(events.contains { $0.0 == "certificate" && $0.1 == nil && $0.2 == "order placed" }, "\(events)")
+    }
+
     @Test func commandsRunWhenTheirTriggerChanges() throws {
         let r = root
         let manifest = Manifest {

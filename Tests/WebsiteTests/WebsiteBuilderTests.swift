@@ -163,6 +163,39 @@ import Support
         #expect(reason.contains("www_folder = disabled is not a folder"))
     }
 
+    @Test func theCompiledInPagesAreTheCheckoutsSources() throws {
+        // A release binary on its own deploys these: they must be www/src as built.
+        var onDisk: [String: [UInt8]] = [:]
+        for rel in try WebsiteBuilder.sourceFiles(wwwSourceDir) {
+            onDisk[rel] = Array(try #require(FileManager.default.contents(atPath: wwwSourceDir + "/" + rel)))
+        }
+        #expect(onDisk.keys.contains("index.md") && onDisk.keys.contains(WebsiteBuilder.layoutName))
+        #expect(WebsiteBuilder.embeddedSources == onDisk)
+
+        // ... and build into the same pages as the folder does.
+        let config = try testConfig(extra: WebsiteBuilderTests.privacy)
+        let out = try scratchDir("embedded")
+        try WebsiteBuilder.build(config: config, sourceDir: wwwSourceDir, outputDir: out)
+        let fromMemory = try WebsiteBuilder.render(config: config, sources: WebsiteBuilder.embeddedSources,
+                                                   origin: WebsiteBuilder.embeddedOrigin)
+        #expect(fromMemory.keys.sorted() == (try WebsiteBuilder.sourceFiles(out)))
+        for (rel, bytes) in fromMemory {
+            #expect(Array(FileManager.default.contents(atPath: out + "/" + rel) ?? Data()) == bytes, "\(rel)")
+        }
+    }
+
+    @Test func aBrokenEmbeddedSourceNamesItsOrigin() throws {
+        var sources = WebsiteBuilder.embeddedSources
+        sources["index.md"] = Array("{{#unclosed}}".utf8)
+        #expect { try WebsiteBuilder.render(config: try testConfig(), sources: sources, origin: WebsiteBuilder.embeddedOrigin) } throws: {
+            "\($0)".contains("www/src (built into cmdeploy)/index.md")
+        }
+        sources.removeValue(forKey: WebsiteBuilder.layoutName)
+        #expect { try WebsiteBuilder.render(config: try testConfig(), sources: sources, origin: "x") } throws: {
+            "\($0)".contains("x/page-layout.html") && "\($0)".contains("missing")
+        }
+    }
+
     @Test func emptyWWWFolderMeansThePagesThatComeWithCmdeploy() throws {
         // The test binary lives under .build/ of this checkout, like cmdeploy itself.
         let location = try WebsiteLocation.resolve(config: testConfig())

@@ -86,8 +86,21 @@ public struct TLS: Component {
             + " | sed -n 's/.*\"termsOfService\": *\"\\([^\"]*\\)\".*/\\1/p' | head -n 1); "
             + "if [ -n \"$tos\" ] && ! grep -qF \"\\\"acme-agreement:$tos\\\"\" \"$r\"; then "
             + "printf '\"acme-agreement:%s\": true\\n' \"$tos\" >>\"$r\"; fi; "
-            + "acmetool --batch --xlog.severity=debug --response-file=\"$r\" reconcile; rc=$?; rm -f \"$r\"; exit $rc"
+            + "true 2>/dev/null >&3 || exec 3>/dev/null; "
+            + "{ acmetool --batch --xlog.severity=debug --response-file=\"$r\" reconcile 2>&1; echo $? >\"$r.rc\"; } "
+            + "| { tee /dev/fd/4 | sed -u -n \(shellQuote(acmeProgress)) >&3; } 4>&1; "
+            + "rc=$(cat \"$r.rc\"); rm -f \"$r\" \"$r.rc\"; exit \"${rc:-1}\""
     }
+
+    /// The ACME order's state for the deploy's progress line, from
+    /// acmetool's debug log (storageops' messages), as `@@progress` markers:
+    /// the apply script passes a command's fd 3 on (ApplyScript.commandScript).
+    static let acmeProgress = [
+        (#": requesting certificate"#, "requesting a certificate"),
+        (#": ordering certificate"#, "order placed; waiting for the CA to validate the relay's names"),
+        (#"downloading certificate "#, "order valid; downloading the certificate"),
+        (#"reconciliation complete, 0 errors"#, "certificate installed"),
+    ].map { pattern, text in "/\(pattern)/{s/.*/@@progress\tcertificate\t\t\(text)/p}" }.joined(separator: ";")
 
     /// The openssl call of the Python relay: never renewed (100 years). An
     /// IPv4 relay's certificate names its address as an IP entry (clients

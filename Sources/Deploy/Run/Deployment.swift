@@ -39,11 +39,34 @@ public enum Deployment {
     }
 
     /// OpenDKIM's libunbound config lock (needed with dns_forwarders): the
-    /// library built beside `chatmaild`; nil when there is none.
+    /// library appended to a release chatmaild (`scripts/build-chatmaild`,
+    /// so the release folder is two files), else the one built beside
+    /// `chatmaild`; nil when there is none.
     public static func locateUnboundConfigLock(beside chatmaild: LocalFile) -> LocalFile? {
+        if let appended = appendedPayload(chatmaild.content) {
+            return LocalFile(path: chatmaild.path + " (appended " + OpenDKIM.configLockName + ")", content: appended)
+        }
         let path = URL(fileURLWithPath: chatmaild.path).deletingLastPathComponent()
             .appendingPathComponent(OpenDKIM.configLockName).path
         return FileManager.default.contents(atPath: path).map { LocalFile(path: path, content: Array($0)) }
+    }
+
+    /// The trailer `scripts/build-chatmaild` appends after chatmaild's ELF
+    /// image (the loader ignores bytes past its segments): the library, its
+    /// length as 8 bytes little-endian, then this 16-byte mark.
+    public static let payloadMark = Array("cmdeploy:ublock1".utf8)
+
+    /// The ELF library appended to `binary` (for the same machine), or nil.
+    public static func appendedPayload(_ binary: [UInt8]) -> [UInt8]? {
+        let trailer = payloadMark.count + 8
+        guard binary.count > trailer, Array(binary.suffix(payloadMark.count)) == payloadMark else { return nil }
+        let lengthStart = binary.count - trailer
+        var length = 0
+        for i in (0..<8).reversed() { length = length << 8 | Int(binary[lengthStart + i]) }
+        guard length > 4, length <= lengthStart else { return nil }
+        let payload = Array(binary[(lengthStart - length)..<lengthStart])
+        guard let arch = elfArchitecture(payload), arch == elfArchitecture(binary) else { return nil }
+        return payload
     }
 
     /// The ELF machine of a binary, as `uname -m` names it; nil when unknown.
@@ -91,6 +114,9 @@ public enum Deployment {
         switch location {
         case .disabled:
             return nil
+        case .embedded:
+            return try WebsiteBuilder.render(config: config, sources: WebsiteBuilder.embeddedSources,
+                                             origin: WebsiteBuilder.embeddedOrigin)
         case .uploadAsIs(let d):
             dir = d
         case .build(let source, let output):

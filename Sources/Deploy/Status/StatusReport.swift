@@ -358,18 +358,18 @@ public enum RelayHealth {
         let short = shortCommit(deployed)
         guard let local = localStamp, firstLine(local) != "unknown" else {
             return StatusCheck(group: "deploy", name: "version", level: .ok,
-                               message: "deployed \(short) (no git checkout here to compare)")
+                               message: "deployed \(short) (this cmdeploy does not know its own commit to compare)")
         }
         let localCommit = firstLine(local)
         if sha256Hex(Array(normalizedStamp(local).utf8)) == s.deployedStampSHA256 {
-            return StatusCheck(group: "deploy", name: "version", level: .ok, message: "deployed \(short), same as this checkout")
+            return StatusCheck(group: "deploy", name: "version", level: .ok, message: "deployed \(short), same as this cmdeploy")
         }
         if localCommit == deployed {
             return StatusCheck(group: "deploy", name: "version", level: .warn,
-                               message: "deployed \(short) with other local changes than this checkout has")
+                               message: "deployed \(short) with other local changes than this cmdeploy was built with")
         }
         return StatusCheck(group: "deploy", name: "version", level: .warn,
-                           message: "deployed \(short), this checkout is \(shortCommit(localCommit))")
+                           message: "deployed \(short), this cmdeploy is \(shortCommit(localCommit))")
     }
 
     // MARK: formatting

@@ -1,7 +1,7 @@
 import Mustache
 
 /// The config files a relay gets, from the top-level `templates/` folder
-/// (compiled into the binary by the EmbedTemplates plugin). Templates are
+/// (compiled into the binary by the EmbedFolder plugin). Templates are
 /// Mustache, rendered as plain text: values are inserted as they are, never
 /// HTML-escaped. Logic stays in Swift; templates only fill in values and
 /// show or hide sections.

@@ -45,6 +45,55 @@ import Support
         #expect(r.service("acmetool-redirector")?.running == true)
     }
 
+    /// The reconcile command with a stand-in acmetool that logs what
+    /// acmetool's storageops logs: the order's states reach fd 3 as progress
+    /// markers, acmetool's whole output stays the command's output (the
+    /// step's report on failure), and its exit status is the command's.
+    @Test func acmeReconcileReportsTheOrdersStateAndKeepsAcmetoolsStatus() throws {
+        let dir = try scratchDir("acme")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try Rendered(TLS(), try testConfig("mail_domain = chat.example.org", "acme_directory_url = http://127.0.0.1:9/dir"))
+        let command = try #require(r.command("acmetool reconcile")).command
+            .replacingOccurrences(of: "/var/lib/acme/conf/responses", with: "\(dir)/responses")
+        try "\"acme-enter-email\": \"\"\n".write(toFile: "\(dir)/responses", atomically: true, encoding: .utf8)
+        func run(exit status: Int) throws -> (status: Int32, output: String, progress: [String]) {
+            try """
+                #!/bin/sh
+                echo "20261207 [DEBUG] acme.storageops: desired/chat.example.org: best certificate satisfying is <nil>" >&2
+                echo "20261207 [DEBUG] acme.storageops: desired/chat.example.org: requesting certificate" >&2
+                echo "20261207 [DEBUG] acme.storageops: desired/chat.example.org: ordering certificate" >&2
+                echo "20261207 [DEBUG] acme.storageops: downloading certificate 4f1a" >&2
+                [ \(status) = 0 ] && echo "20261207 [DEBUG] acme.storageops: done processing targets, reconciliation complete, 0 errors occurred" >&2
+                echo "acmetool says goodbye"
+                exit \(status)
+                """.write(toFile: "\(dir)/acmetool", atomically: true, encoding: .utf8)
+            _ = try shell("chmod 755 \(dir)/acmetool")
+            let result = try shell("PATH=\(dir):$PATH; export PATH; ( \(command) ) 3>\(dir)/fd3 >\(dir)/out 2>&1")
+            let fd3 = try String(contentsOfFile: "\(dir)/fd3", encoding: .utf8)
+            return (result.status, try String(contentsOfFile: "\(dir)/out", encoding: .utf8),
+                    fd3.split(separator: "\n").map(String.init))
+        }
+        let ok = try run(exit: 0)
+        #expect(ok.status == 0)
+        #expect(ok.progress == [
+            "@@progress\tcertificate\t\trequesting a certificate",
+            "@@progress\tcertificate\t\torder placed; waiting for the CA to validate the relay's names",
+            "@@progress\tcertificate\t\torder valid; downloading the certificate",
+            "@@progress\tcertificate\t\tcertificate installed",
+        ])
+        #expect(ok.output.contains("requesting certificate") && ok.output.contains("acmetool says goodbye"))
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/responses.rc"))
+
+        let failed = try run(exit: 3)
+        #expect(failed.status == 3)
+        #expect(failed.progress.count == 3)
+        #expect(failed.output.contains("acmetool says goodbye"))
+
+        // Without fd 3 (run by hand) it still works and says nothing extra.
+        let alone = try shell("PATH=\(dir):$PATH; export PATH; ( \(command) ) >/dev/null 2>&1")
+        #expect(alone.status == 3)
+    }
+
     @Test func acmeReconcileRunsOnlyForAMissingOrExpiringCertificate() throws {
         let r = try Rendered(TLS(), try testConfig("mail_domain = chat.example.org"))
         let reconcile = try #require(r.command("acmetool reconcile"))

@@ -78,7 +78,7 @@ import Support
         #expect(r1.summary == "relay1.test is healthy (\(r1.checks.count) checks)")
         #expect(r1.checks.contains { $0.name == "postfix@-.service" && $0.level == .ok })
         #expect(r1.checks.contains { $0.name == "402/tcp" && $0.level == .ok && $0.message.hasPrefix("acmetool on 127.0.0.1") })
-        #expect(r1.checks.contains { $0.name == "version" && $0.message.contains("same as this checkout") })
+        #expect(r1.checks.contains { $0.name == "version" && $0.message.contains("same as this cmdeploy") })
         #expect(!deployedStamp.isEmpty)
 
         let r2 = try evaluate(try fixture("relay2-selfsigned.txt"), "_relay2.test")
@@ -207,9 +207,9 @@ import Support
         let text = try fixture("relay1-healthy.txt")
         let other = try evaluate(text, stamp: "1111111111222222222233333333334444444444\n")
         #expect(other.healthy)
-        #expect(other.warnings.map(\.message) == ["deployed 017817e23c, this checkout is 1111111111"])
+        #expect(other.warnings.map(\.message) == ["deployed 017817e23c, this cmdeploy is 1111111111"])
         let dirty = try evaluate(text, stamp: deployedStamp + "diff --git a/x b/x\n")
-        #expect(dirty.warnings.map(\.message) == ["deployed 017817e23c with other local changes than this checkout has"])
+        #expect(dirty.warnings.map(\.message) == ["deployed 017817e23c with other local changes than this cmdeploy was built with"])
         let none = try evaluate(text.replacingOccurrences(of: "== version\n017817e23cee865eec9451a39a6f4bcc13f08cd3\n", with: "== version\nnone\n"))
         #expect(none.warnings.map(\.name) == ["version"])
     }
