@@ -12,7 +12,7 @@ final class EventPrinter: @unchecked Sendable {
     private var lineOpen = false
     /// The step the live line shows, and when plain output last reported progress.
     private var currentStep = ""
-    private var lastPlainProgress: (phase: String, tenth: Int, at: Date)?
+    private var lastPlainProgress: (phase: String, tenth: Int, shape: String, at: Date)?
 
     init(mode: Mode) { self.mode = mode }
 
@@ -39,12 +39,15 @@ final class EventPrinter: @unchecked Sendable {
             case .verified(let s): print("[\(elapsed)] verified: the host matches (\(ms(s)))")
             case .waiting(let owner): print("[\(elapsed)] \(Self.waitingText(owner))")
             case .progress(let phase, let percent, let detail):
-                // A log gets a line per tenth, or every 10 s, not one per package.
+                // A log gets a line per tenth, or every 10 s, not one per
+                // package or byte count; a new state ("order placed") always.
                 let now = Date()
                 let tenth = percent.map { $0 / 10 } ?? -1
+                let shape = detail.filter { !$0.isNumber }
                 if let last = lastPlainProgress, last.phase == phase, tenth == last.tenth,
+                   percent != nil || shape == last.shape,
                    now.timeIntervalSince(last.at) < 10, (percent ?? 0) < 100 { break }
-                lastPlainProgress = (phase, tenth, now)
+                lastPlainProgress = (phase, tenth, shape, now)
                 print("[\(elapsed)] \(Self.progressText(phase, percent, detail))")
             case .planned: break
             }

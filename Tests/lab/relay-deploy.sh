@@ -89,6 +89,10 @@ check "relay1: every relay unit active, none failed" units_active 1 "$UNITS $ACM
 check "relay1: the fresh deploy shows the package installation's progress" \
     grep -Eq '^\[ *[0-9.]+s\] installing packages: [0-9]+% \(' "$LOGS/relay1-fresh.log"
 check "relay1: ... up to 100% once every package is in" grep -Eq '\] installing packages: 100% \(all packages installed\)' "$LOGS/relay1-fresh.log"
+check "relay1: ... the pinned downloads with their bytes" \
+    grep -Eq '\] downloading: (iroh-relay|chatmail-turn|mtail|dovecot[^:]*): [0-9.]+[kMG]? of ' "$LOGS/relay1-fresh.log"
+check "relay1: ... and the ACME order's state" grep -Eq "\] certificate: order placed; waiting for the CA" "$LOGS/relay1-fresh.log"
+check "relay1: ... up to the certificate's installation" grep -Eq "\] certificate: certificate installed" "$LOGS/relay1-fresh.log"
 check "relay1: the closing names the ACME certificate's issuer" \
     grep -Eq '^TLS: ACME certificate for relay1.test, issued by .*Pebble' "$LOGS/relay1-fresh.log"
 check "relay1: ... and the DNS records still to publish, with the command" \
