@@ -150,6 +150,7 @@ enum ApplyScript {
         let awk = #"""
             BEGIN { RS = "[\r\n]" }
             $1 ~ /^[0-9]+$/ && NF >= 12 {
+                if ($2 == "0" && $4 == "0") next   # before the first byte
                 pct = ($2 == "0") ? "" : $1
                 printf "@@progress\tdownload\t%s\t%s: %s of %s\n", pct, name, $4, ($2 == "0" ? "unknown size" : $2)
                 fflush(); next

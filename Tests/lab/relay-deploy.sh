@@ -90,9 +90,23 @@ check "relay1: the fresh deploy shows the package installation's progress" \
     grep -Eq '^\[ *[0-9.]+s\] installing packages: [0-9]+% \(' "$LOGS/relay1-fresh.log"
 check "relay1: ... up to 100% once every package is in" grep -Eq '\] installing packages: 100% \(all packages installed\)' "$LOGS/relay1-fresh.log"
 check "relay1: ... the pinned downloads with their bytes" \
-    grep -Eq '\] downloading: (iroh-relay|chatmail-turn|mtail|dovecot[^:]*): [0-9.]+[kMG]? of ' "$LOGS/relay1-fresh.log"
+    grep -Eq '\] downloading: ([0-9]+% \()?(iroh-relay|chatmail-turn|mtail|dovecot)[^:]*: [0-9.]+[kMG]? of ' "$LOGS/relay1-fresh.log"
 check "relay1: ... and the ACME order's state" grep -Eq "\] certificate: order placed; waiting for the CA" "$LOGS/relay1-fresh.log"
 check "relay1: ... up to the certificate's installation" grep -Eq "\] certificate: certificate installed" "$LOGS/relay1-fresh.log"
+# OpenDKIM's resolver lock (relay1 has dns_forwarders): the library behind
+# the release chatmaild's trailer (its length, 8 bytes LE, and a 16-byte
+# mark), or the one beside a chatmaild built otherwise
+lock_sha() {
+    python3 -c 'import hashlib, os, struct, sys
+b = open(sys.argv[1], "rb").read()
+if b.endswith(b"cmdeploy:ublock1"):
+    n = struct.unpack("<Q", b[-24:-16])[0]; lib = b[-24 - n:-24]
+else:
+    lib = open(os.path.join(os.path.dirname(sys.argv[1]), "libub-config-lock.so"), "rb").read()
+print(hashlib.sha256(lib).hexdigest())' "$CHATMAILD_BIN"
+}
+check_eq "relay1: OpenDKIM's resolver lock is the library that came with chatmaild" \
+    "$(lock_sha)" on relay1 'sha256sum < /usr/local/lib/libub-config-lock.so | cut -c1-64'
 check "relay1: the closing names the ACME certificate's issuer" \
     grep -Eq '^TLS: ACME certificate for relay1.test, issued by .*Pebble' "$LOGS/relay1-fresh.log"
 check "relay1: ... and the DNS records still to publish, with the command" \
