@@ -101,6 +101,7 @@ let package = Package(
             name: "DeployTests",
             dependencies: ["Deploy", "Engine", "Remote", "Website", "Support", "ChatmailConfig", "TestSupport"],
             exclude: ["Status/Fixtures"]),
+        .testTarget(name: "OnlineTests", dependencies: ["Online", "Remote", "TestSupport"]),
         .testTarget(
             name: "MailClientTests",
             dependencies: ["MailClient", .product(name: "NIOCore", package: "swift-nio")]),

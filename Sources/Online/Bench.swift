@@ -102,6 +102,7 @@ public enum RelayBench {
                       let json = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
                       let email = json["email"] as? String, let password = json["password"] as? String
                 else { throw TestFailure("\(relay.host):443: POST /new: HTTP \(response.status) \(response.bodyText.prefix(120))") }
+                relay.created.record(email)
                 let imap = try await relay.imap(Account(address: email, password: password))
                 imap.connection.close()
             }

@@ -38,6 +38,16 @@ public final class OnlineContext: @unchecked Sendable {
         return result
     }
 
+    /// Removes the accounts this run made on the relay, over the shared SSH
+    /// connection (`AccountCleanup`); nil when it made none.
+    public func removeCreatedAccounts() throws -> AccountCleanup.Result? {
+        lock.lock()
+        defer { lock.unlock() }
+        if host == nil { host = try connectHost() }
+        return try AccountCleanup.run(on: host!, addresses: relay.created.all, domain: relay.mailDomain,
+                                      dirScript: "dir=" + shellQuote(config.mailboxesDir))
+    }
+
     public func close() {
         host?.close()
     }

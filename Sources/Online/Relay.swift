@@ -1,4 +1,5 @@
 import ChatmailConfig
+import Foundation
 import MailClient
 
 /// A relay as the online tests see it: its mail domain, where to connect,
@@ -13,6 +14,10 @@ public struct RelayEndpoint: Sendable {
     public var usernameMaxLength: Int
     public var passwordMinLength: Int
     public var isIPv4: Bool
+    /// Every address the tests made credentials for (or got from /new), so
+    /// the run can remove the accounts again (`AccountCleanup`). Shared by
+    /// copies of this endpoint.
+    public let created = CreatedAccounts()
 
     public init(mailDomain: String, host: String? = nil, caFile: String?, usernameMinLength: Int = 9,
                 usernameMaxLength: Int = 9, passwordMinLength: Int = 9) {
@@ -45,6 +50,7 @@ public struct RelayEndpoint: Sendable {
     public func newCredentials(_ n: Int = 1, password: String? = nil) -> Account {
         var user = "ac\(n)_" + randomToken(max(usernameMaxLength, 12))
         user = String(user.prefix(max(usernameMinLength, min(usernameMaxLength, user.count))))
+        created.record("\(user)@\(mailDomain)")
         return Account(address: "\(user)@\(mailDomain)", password: password ?? randomToken(max(passwordMinLength, 12)))
     }
 
@@ -92,6 +98,27 @@ public struct RelayEndpoint: Sendable {
         let client = try await imap(account)
         await client.logout()
         return account
+    }
+}
+
+/// The addresses the tests used on one relay, in order, each once.
+public final class CreatedAccounts: @unchecked Sendable {
+    private var list: [String] = []
+    private var seen: Set<String> = []
+    private let lock = NSLock()
+
+    public init() {}
+
+    public func record(_ address: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        if seen.insert(address).inserted { list.append(address) }
+    }
+
+    public var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return list
     }
 }
 

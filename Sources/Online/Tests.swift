@@ -237,6 +237,7 @@ let tests: [OnlineTest] = [
         else { throw TestFailure("\(endpoint): POST /new: not a JSON account: \(response.bodyText.prefix(200))") }
         try require(email.hasSuffix("@\(ctx.relay.mailDomain)"), "\(endpoint): /new gave \(email), not on \(ctx.relay.mailDomain)")
         try require(password.count >= ctx.config.passwordMinLength, "\(endpoint): /new password is shorter than password_min_length")
+        ctx.relay.created.record(email)
         let imap = try await ctx.relay.imap(Account(address: email, password: password))
         await imap.logout()
     },

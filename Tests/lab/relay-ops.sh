@@ -45,11 +45,21 @@ results_ok() {
     [ -z "$bad" ] || { printf '%s' "$bad"; cat "$out"; return 1; }
 }
 
+# mailboxes N: the mailbox folders on relay N (nothing else makes accounts during this suite)
+mailboxes() { on "relay$1" "ls -1 /home/vmail/mail/$(relay_domain "$1") 2>/dev/null | sort"; }
+before1=$(mailboxes 1) before2=$(mailboxes 2)
+
 # relay1 with relay2 as second relay
 test_both() { run_test 1 "$TMP/both.out" --second-relay "$RELAY2"; results_ok "$TMP/both.out" 0 $?; }
 check "relay1: cmdeploy test --second-relay $RELAY2 passes (known relay gaps aside)" test_both
 grep -E '^(ok|FAIL|skip) |^     ' "$TMP/both.out" 2>/dev/null | sed 's/^/     /'
 while IFS= read -r gap; do [ -z "$gap" ] || echo "     known relay gap: $gap"; done <<< "$KNOWN_GAPS"
+# relay issue #763: the run removes the accounts it made, on both relays
+check "relay1: ... then removes the accounts it made, on both relays" \
+    grep -Eq "^cleanup: removed the [1-9][0-9]* test accounts from $RELAY1\$" "$TMP/both.out"
+check "... on $RELAY2 too (over SSH)" grep -Eq "^cleanup: removed the [1-9][0-9]* test accounts from $RELAY2\$" "$TMP/both.out"
+check_eq "relay1: no mailbox made by cmdeploy test remains" "$before1" mailboxes 1
+check_eq "relay2: no mailbox made by cmdeploy test remains" "$before2" mailboxes 2
 
 # relay2 alone (self-signed certificate): cross-relay tests skipped
 test_relay2() { run_test 2 "$TMP/r2.out"; results_ok "$TMP/r2.out" 2 $?; }
