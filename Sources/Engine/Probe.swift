@@ -97,8 +97,24 @@ public enum Probe {
             if [ -f \(pendingRestartsFile) ]; then \(TaggedLine.printf("F", "pending", "\"$(tr '\\n' ' ' <\(pendingRestartsFile))\"").text); fi
 
             """ + Recovery.probeLines(items)
-        // Packages are asked in one dpkg-query call.
+        // Packages are asked in one dpkg-query call, services in one
+        // `systemctl show`, and paths in one `stat` and one `sha256sum`:
+        // a process per resource made the probe of a relay take a second.
         var packages: [(Int, String)] = []
+        var units: [String] = []
+        var unitIDs: [String: [String]] = [:]
+        var batchedPaths: [String] = []
+        var hashedPaths: [String] = []
+        /// Paths are batched unless a diff wants their content or their name
+        /// would not survive the tab-separated output (then: `st`, one by one).
+        func pathItem(_ id: String, _ path: String, hash: String?, wantContent: Bool) {
+            if wantContent || path.contains(where: { $0 == "\t" || $0 == "\n" || $0 == "\\" }) {
+                s += "st \(id) \(q(path)) \(hash ?? "-") \(wantContent ? 1 : 0)\n"
+                return
+            }
+            batchedPaths.append(path)
+            if hash != nil { hashedPaths.append(path) }
+        }
         for (i, item) in items.enumerated() {
             let id = "R\(i)"
             switch item.resource {
@@ -113,14 +129,13 @@ public enum Probe {
 
                     """
             case .download(let d):
-                s += "st \(id) \(q(d.path)) \(d.sha256) 0\n"
+                pathItem(id, d.path, hash: d.sha256, wantContent: false)
             case .directory(let d):
-                s += "st \(id) \(q(d.path)) - 0\n"
+                pathItem(id, d.path, hash: nil, wantContent: false)
             case .file(let f):
-                let wantContent = withContent && !f.secret ? 1 : 0
-                s += "st \(id) \(q(f.path)) \(sha256Hex(f.content)) \(wantContent)\n"
+                pathItem(id, f.path, hash: sha256Hex(f.content), wantContent: withContent && !f.secret)
             case .absent(let a):
-                s += "st \(id) \(q(a.path)) - 0\n"
+                pathItem(id, a.path, hash: nil, wantContent: false)
             case .line(let l):
                 s += "if [ -f \(q(l.path)) ] && grep -qxF -- \(q(l.line)) \(q(l.path)); then printf '\(id)\\t1\\n'; else printf '\(id)\\t0\\n'; fi\n"
             case .command(let c):
@@ -130,12 +145,29 @@ public enum Probe {
                     s += "printf '\(id)\\t1\\n'\n"
                 }
             case .service(let svc):
-                let u = q(svc.unit)
-                s += """
-                    if [ $sd = 1 ]; then printf '\(id)\\t%s\\t%s\\n' "$(systemctl is-enabled \(u) 2>/dev/null || true)" "$(systemctl is-active \(u) 2>/dev/null || true)"; fi
-
-                    """
+                if unitIDs[svc.unit] == nil { units.append(svc.unit) }
+                unitIDs[svc.unit, default: []].append(id)
             }
+        }
+        if !batchedPaths.isEmpty {
+            // "S path type mode owner group" for each path that exists (no
+            // output: missing), "H sha256 path" for each readable file.
+            let paths = batchedPaths.map(q).joined(separator: " ")
+            s += "stat --printf='S\\t%n\\t%F\\t%a\\t%U\\t%G\\n' -- \(paths) 2>/dev/null\n"
+            if !hashedPaths.isEmpty {
+                s += "sha256sum -- \(hashedPaths.map(q).joined(separator: " ")) 2>/dev/null | sed -n 's/^\\([0-9a-f]\\{64\\}\\)  /H\\t\\1\\t/p'\n"
+            }
+        }
+        if !units.isEmpty {
+            // One block per unit, in argument order, separated by blank lines;
+            // each becomes "R<i> <unit file state> <active state>", the words
+            // `systemctl is-enabled` and `is-active` print.
+            let ids = units.map { unitIDs[$0]!.joined(separator: ",") }.joined(separator: " ")
+            s += """
+                if [ $sd = 1 ]; then systemctl show -p ActiveState -p UnitFileState -- \(units.map(q).joined(separator: " ")) 2>/dev/null |
+                  awk -v ids=\(q(ids)) \(q(unitShowAwk)); fi
+
+                """
         }
         if !packages.isEmpty {
             // Unknown packages make dpkg-query complain on stderr; they are simply absent.
@@ -146,11 +178,28 @@ public enum Probe {
         return s
     }
 
+    /// `systemctl show -p ActiveState -p UnitFileState U1 U2 ...` to one
+    /// line per unit and resource id (`ids`: per unit, comma-separated).
+    static let unitShowAwk = #"""
+        BEGIN { n = split(ids, unit, " "); i = 1 }
+        function flush(   k, m, r) {
+            if (got && i <= n) { m = split(unit[i], r, ","); for (k = 1; k <= m; k++) printf "%s\t%s\t%s\n", r[k], u, a }
+            if (got) i++
+            a = ""; u = ""; got = 0
+        }
+        /^ActiveState=/ { a = substr($0, 13); got = 1; next }
+        /^UnitFileState=/ { u = substr($0, 15); got = 1; next }
+        /^$/ { flush(); next }
+        END { flush() }
+        """#
+
     public static func parse(_ output: String, items: [Declared]) throws(ProbeError) -> ProbeResult {
         var facts = HostFacts()
         var observed = [Observed?](repeating: nil, count: items.count)
         var content: [Int: [UInt8]] = [:]
         var installed: [String: Bool] = [:]
+        var statted: [String: [String]] = [:]   // path -> [kind, mode, owner, group]
+        var hashes: [String: String] = [:]
         var complete = false
 
         for rawLine in output.split(separator: "\n", omittingEmptySubsequences: true) {
@@ -185,6 +234,21 @@ public enum Probe {
                 installed[f[1]] = f[2].hasPrefix("ii")
                 continue
             }
+            if tag == "S", f.count >= 6 {
+                let kind: String
+                switch f[2] {
+                case "regular file", "regular empty file": kind = "f"
+                case "directory": kind = "d"
+                case "symbolic link": kind = "l"
+                default: kind = "o"
+                }
+                statted[f[1]] = [kind, f[3], f[4], f[5]]
+                continue
+            }
+            if tag == "H", f.count >= 3 {
+                hashes[f[2...].joined(separator: "\t")] = f[1]
+                continue
+            }
             if tag.hasPrefix("C"), let i = Int(tag.dropFirst()), i < items.count, f.count >= 2 {
                 content[i] = Base64.decode(f[1])
                 continue
@@ -216,9 +280,29 @@ public enum Probe {
             throw ProbeError(message: "the fact probe stopped before its end; its output was:\n" + String(output.suffix(2000)))
         }
         for (i, item) in items.enumerated() {
-            if case .package(let p) = item.resource { observed[i] = .package(installed: installed[p.name] ?? false) }
+            switch item.resource {
+            case .package(let p):
+                observed[i] = .package(installed: installed[p.name] ?? false)
+            case .download(let d) where observed[i] == nil:
+                observed[i] = .path(batchedPath(d.path, statted, hashes))
+            case .directory(let d) where observed[i] == nil:
+                observed[i] = .path(batchedPath(d.path, statted, hashes))
+            case .file(let f) where observed[i] == nil:
+                observed[i] = .path(batchedPath(f.path, statted, hashes))
+            case .absent(let a) where observed[i] == nil:
+                observed[i] = .path(batchedPath(a.path, statted, hashes))
+            default:
+                break
+            }
         }
         return ProbeResult(facts: facts, observed: observed, currentContent: content)
+    }
+
+    /// A path of the batched `stat` and `sha256sum`, as `st` reports one:
+    /// no stat line means missing; only regular files carry a hash.
+    static func batchedPath(_ path: String, _ statted: [String: [String]], _ hashes: [String: String]) -> PathState {
+        guard let s = statted[path] else { return .missing }
+        return parsePath(["", s[0], s[1], s[2], s[3], s[0] == "f" ? (hashes[path] ?? "-") : "-"])
     }
 
     static func parsePath(_ f: [String]) -> PathState {

@@ -52,3 +52,31 @@ import TestSupport
         #expect(markers[3].rest(from: 2) == "Preparing to configure libc6:amd64 (amd64)")
     }
 }
+
+/// `systemctl show -p ActiveState -p UnitFileState` for several units (as
+/// systemd 252 prints it, captured on a lab relay) becomes one line per
+/// resource, with the words `is-enabled` and `is-active` print; a unit
+/// declared twice answers for both ids.
+@Suite struct UnitShowTests {
+    @Test func blocksBecomeOneLinePerResource() throws {
+        let show = """
+            ActiveState=active
+            UnitFileState=enabled
+
+            ActiveState=inactive
+            UnitFileState=
+
+            ActiveState=inactive
+            UnitFileState=masked
+
+            ActiveState=active
+            UnitFileState=enabled-runtime
+            """
+        let r = try shell("printf '%s\\n' '\(show)' | awk -v ids='R3 R5 R7,R9 R11' \(Probe.q(Probe.unitShowAwk))")
+        #expect(r.status == 0)
+        #expect(r.output == "R3\tenabled\tactive\nR5\t\tinactive\nR7\tmasked\tinactive\nR9\tmasked\tinactive\nR11\tenabled-runtime\tactive\n")
+        // Fewer blocks than units (systemctl stopped early): the rest stay unreported.
+        let short = try shell("printf 'ActiveState=active\\nUnitFileState=static\\n' | awk -v ids='R1 R2' \(Probe.q(Probe.unitShowAwk))")
+        #expect(short.output == "R1\tstatic\tactive\n")
+    }
+}
