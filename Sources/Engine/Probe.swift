@@ -155,7 +155,7 @@ public enum Probe {
             let paths = batchedPaths.map(q).joined(separator: " ")
             s += "stat --printf='S\\t%n\\t%F\\t%a\\t%U\\t%G\\n' -- \(paths) 2>/dev/null\n"
             if !hashedPaths.isEmpty {
-                s += "sha256sum -- \(hashedPaths.map(q).joined(separator: " ")) 2>/dev/null | sed -n 's/^\\([0-9a-f]\\{64\\}\\)  /H\\t\\1\\t/p'\n"
+                s += hashScript(hashedPaths.map(q).joined(separator: " "))
             }
         }
         if !units.isEmpty {
@@ -177,6 +177,44 @@ public enum Probe {
         s += "echo END\n"
         return s
     }
+
+    /// Where the probe remembers file hashes: "path, inode:size:mtime:ctime
+    /// (ns), sha256" per line. A file is hashed again unless all four match:
+    /// any write changes ctime, which no one can set back, so a file that
+    /// changed is never taken from here. Written only on hosts cmdeploy has
+    /// deployed to (its state folder exists), never on a fresh one.
+    public static let hashCacheFile = engineStateDir + "/hash-cache"
+
+    /// "H sha256 path" for each readable file of `paths` (shell words):
+    /// cached hashes where the file is unchanged, sha256sum for the rest.
+    static func hashScript(_ paths: String) -> String {
+        """
+        hc=$(stat --printf='%n\\t%i:%s:%.9Y:%.9Z\\n' -- \(paths) 2>/dev/null | awk -F'\\t' -v cache=\(hashCacheFile) \(q(hashLookupAwk)))
+        hf=$(printf '%s\\n' "$hc" | awk -F'\\t' 'NF == 3 && $1 == "-" { print $2 }' | xargs -r -d '\\n' sha256sum -- 2>/dev/null | sed -n 's/^\\([0-9a-f]\\{64\\}\\)  /\\1\\t/p')
+        hs=; [ -d \(engineStateDir) ] && hs=1
+        printf '%s\\n%s\\n' "$hf" "$hc" | awk -F'\\t' -v cache=\(hashCacheFile) -v save="$hs" -v tmp="\(hashCacheFile).$$" \(q(hashMergeAwk))
+
+        """
+    }
+
+    /// Cached hash (or "-"), path and stat key for each `stat` line.
+    static let hashLookupAwk = #"""
+        BEGIN { while ((getline l < cache) > 0) { if (split(l, f, "	") == 3) have[f[1] "	" f[2]] = f[3] } }
+        { k = $1 "	" $2; print ((k in have) ? have[k] : "-") "	" $1 "	" $2 }
+        """#
+
+    /// Fresh "sha256 path" lines, then the lookup's lines: prints the H lines
+    /// and, with `save`, writes the new cache (via a temporary file).
+    static let hashMergeAwk = #"""
+        NF == 2 { fresh[$2] = $1; next }
+        NF == 3 {
+            h = ($1 == "-") ? fresh[$2] : $1
+            if (h == "") next
+            print "H	" h "	" $2
+            if (save != "") { print $2 "	" $3 "	" h > tmp; saved = 1 }
+        }
+        END { if (saved) { close(tmp); system("mv -f -- '" tmp "' '" cache "'") } }
+        """#
 
     /// `systemctl show -p ActiveState -p UnitFileState U1 U2 ...` to one
     /// line per unit and resource id (`ids`: per unit, comma-separated).

@@ -230,6 +230,38 @@ import Support
         #expect(events.contains { $0.0 == "certificate" && $0.1 == nil && $0.2 == "order placed" }, "\(events)")
     }
 
+    /// The probe's hash cache: an unchanged file is taken from it (a cache
+    /// entry with a wrong hash shows through), while a file rewritten with
+    /// the same size and its old mtime set back is hashed again (its ctime
+    /// moved) and repaired.
+    @Test func theHashCacheServesOnlyUnchangedFiles() throws {
+        let r = root
+        let path = "\(r)/managed.conf"
+        let manifest = Manifest { File(path, text: "setting = 1\n") }
+        try FileManager.default.createDirectory(atPath: engineStateDir, withIntermediateDirectories: true)
+        _ = try engine(manifest).run(dryRun: false)
+        let cache = try String(contentsOfFile: Probe.hashCacheFile, encoding: .utf8)
+        let line = try #require(cache.split(separator: "\n").first { $0.hasPrefix(path + "\t") }, "no cache entry for \(path)")
+        let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+        #expect(fields.count == 3 && fields[2] == sha256Hex(Array("setting = 1\n".utf8)))
+        #expect(try engine(manifest).run(dryRun: true).plan.changes.isEmpty)
+
+        // A wrong hash under the file's current key is believed: the cache is used.
+        let poisoned = cache.replacingOccurrences(of: String(line), with: fields[0] + "\t" + fields[1] + "\t" + String(repeating: "0", count: 64))
+        try poisoned.write(toFile: Probe.hashCacheFile, atomically: false, encoding: .utf8)
+        #expect(try engine(manifest).run(dryRun: true).plan.changes.contains { $0.subject == "file \(path)" })
+
+        // Same size, old mtime restored to the nanosecond: hashed again, repaired.
+        _ = try engine(manifest).run(dryRun: false)
+        let mtime = try shell("stat -c %.9Y \(path)").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try shell("printf 'setting = 2\\n' > \(path) && touch -m -d @\(mtime) \(path)")
+        #expect(try shell("stat -c %.9Y \(path)").output.trimmingCharacters(in: .whitespacesAndNewlines) == mtime)
+        let plan = try engine(manifest).run(dryRun: true).plan
+        #expect(plan.changes.contains { $0.subject == "file \(path)" })
+        _ = try engine(manifest).run(dryRun: false)
+        #expect(read(path) == "setting = 1\n")
+    }
+
     @Test func commandsRunWhenTheirTriggerChanges() throws {
         let r = root
         let manifest = Manifest {
