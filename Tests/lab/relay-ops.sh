@@ -105,5 +105,9 @@ for m in ms:
 PY
 }
 check "relay1: cmdeploy bench --json is valid JSON with every measurement" bench_json
+check "relay1: ... bench removes its accounts too (said on stderr with --json)" \
+    grep -Eq "cleanup: removed the [1-9][0-9]* test accounts from $RELAY1\$" "$TMP/bench.err"
+check_eq "relay1: no mailbox made by cmdeploy test or bench remains" "$before1" mailboxes 1
+check_eq "relay2: no mailbox made by cmdeploy test or bench remains" "$before2" mailboxes 2
 
 finish

@@ -2,6 +2,7 @@ import ArgumentParser
 import ChatmailConfig
 import Foundation
 import Online
+import Remote
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,11 +11,11 @@ struct BenchCommand: AsyncParsableCommand {
             Times TLS connects and logins (IMAP 993, SMTP 465), account creation via /new, \
             send→arrival latency (IMAP IDLE) on the relay and to --second-relay, and a burst \
             within the rate limit. Prints min/median/p95/max per measurement in milliseconds. \
-            Everything goes over the mail and web ports; the SSH options are accepted so bench \
-            takes the same options as test.
+            Everything is measured over the mail and web ports; afterwards the accounts the run \
+            made are removed over SSH (--ssh-host; on the second relay too when SSH to it works), \
+            unless --keep-accounts.
             """)
 
-    // Accepted (and unused) so scripts can pass `test` and `bench` the same options.
     @OptionGroup var host: SSHHostOption
     @OptionGroup var online: OnlineOptions
     @OptionGroup var global: GlobalOptions
@@ -24,6 +25,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Flag(help: "Print the results as JSON on stdout.")
     var json = false
+
+    @Flag(help: "Leave the accounts the benchmark made on the relays.")
+    var keepAccounts = false
 
     func validate() throws {
         guard (1...100).contains(runs) else { throw ValidationError("--runs must be between 1 and 100") }
@@ -38,6 +42,16 @@ struct BenchCommand: AsyncParsableCommand {
         if !quiet { Console.out("benchmarking \(relay.mailDomain), \(runs) runs each") }
         let results = await RelayBench.run(relay: relay, second: second, settings: settings) { name in
             if !quiet { Console.warn("[\(name)]") }
+        }
+        if !keepAccounts {
+            let target = host.target(for: config), options = host.sshOptions
+            removeTestAccounts(relay: relay, second: second, days: config.deleteInactiveUsersAfter, sshOptions: options,
+                               quiet: quiet) {
+                let ssh = try openHost(target, options: options)
+                defer { ssh.close() }
+                return try AccountCleanup.run(on: ssh, addresses: relay.created.all, domain: relay.mailDomain,
+                                              dirScript: "dir=" + shellQuote(config.mailboxesDir))
+            }
         }
         if json {
             Console.out(RelayBench.json(results, relay: relay, second: second, runs: runs))

@@ -74,7 +74,11 @@ struct TestCommand: AsyncParsableCommand {
             }
             fflush(nil)
         }
-        if !keepAccounts { removeAccounts(context, second: second, sshOptions: sshOptions) }
+        if !keepAccounts {
+            removeTestAccounts(relay: relay, second: second, days: config.deleteInactiveUsersAfter, sshOptions: sshOptions) {
+                try context.removeCreatedAccounts()
+            }
+        }
         context.close()
         let failed = outcomes.filter { if case .failed = $0.result { return true } else { return false } }
         let skipped = outcomes.filter { if case .skipped = $0.result { return true } else { return false } }
@@ -86,33 +90,6 @@ struct TestCommand: AsyncParsableCommand {
         }
         if !failed.isEmpty {
             throw CommandFailure("failed: " + failed.map(\.name).joined(separator: "; "))
-        }
-    }
-
-    /// The accounts the run made go again: a production relay keeps none.
-    /// A failure here is reported but does not fail the run.
-    func removeAccounts(_ context: OnlineContext, second: RelayEndpoint?, sshOptions: SSHOptions) {
-        let days = context.config.deleteInactiveUsersAfter
-        func report(_ domain: String, _ result: Result<AccountCleanup.Result?, Error>) {
-            switch result {
-            case .success(nil): break
-            case .success(let r?) where r.left == 0:
-                Console.out("cleanup: removed the \(r.removed) test account\(r.removed == 1 ? "" : "s") from \(domain)")
-            case .success(let r?):
-                Console.warn("cleanup: removed \(r.removed) test accounts from \(domain), \(r.left) could not be removed")
-            case .failure(let error):
-                Console.warn("cleanup: the test accounts on \(domain) stay (\(error)); "
-                    + "its expiry removes them after \(days) days without login")
-            }
-        }
-        report(context.relay.mailDomain, Result { try context.removeCreatedAccounts() })
-        if let second, !second.created.all.isEmpty {
-            report(second.mailDomain, Result {
-                let host = try openHost(second.host, options: sshOptions)
-                defer { host.close() }
-                return try AccountCleanup.run(on: host, addresses: second.created.all, domain: second.mailDomain,
-                                              dirScript: AccountCleanup.mailboxesDirScript(domain: second.mailDomain))
-            })
         }
     }
 }
