@@ -24,12 +24,13 @@ if let walker = FileManager.default.enumerator(at: root, includingPropertiesForK
 }
 entries.sort { $0.0 < $1.0 }
 
-/// A raw string delimiter longer than any run of # after a quote in `text`.
+/// A raw string delimiter longer than any run of # after a quote or a
+/// backslash in `text` (`"#` would end the literal, `\#` start an escape).
 func delimiter(for text: String) -> String {
-    var longest = 0, run = 0, afterQuote = false
+    var longest = 0, run = 0, afterMark = false
     for c in text {
-        if c == "\"" { afterQuote = true; run = 0; continue }
-        if c == "#" && afterQuote { run += 1; longest = max(longest, run) } else { afterQuote = false; run = 0 }
+        if c == "\"" || c == "\\" { afterMark = true; run = 0; continue }
+        if c == "#" && afterMark { run += 1; longest = max(longest, run) } else { afterMark = false; run = 0 }
     }
     return String(repeating: "#", count: longest + 1)
 }

@@ -126,6 +126,7 @@ enum ApplyScript {
         return """
             step \("download " + d.url)
             mkdir -p "$(dirname -- \(p))"; : >"$S/out"; dl_ok=
+            if command -v mawk >/dev/null; then dl_awk="mawk -W interactive"; else dl_awk=awk; fi
             for dl_url in \(words: [d.url] + d.mirrors); do
               # curl's meter (fd 3) becomes progress markers; the status is the pipe's last command's.
               { { curl -fSL --retry 2 --max-time 600 "$dl_url" 2>&3\(filter) >\(temp); echo $? >"$S/dlrc"; } 3>&1 2>>"$S/out" |
@@ -145,10 +146,11 @@ enum ApplyScript {
     /// Turns curl's progress meter (records ended by CR: "45 12.3M 45 5632k
     /// ...", percent and size of the whole, percent and size received) into
     /// `@@progress` markers, one per update (curl updates once a second);
-    /// any other line (curl's error) goes to the step's output.
+    /// any other line (curl's error) goes to the step's output. CRs become
+    /// line ends first, and both tools pass each line on at once (mawk,
+    /// Debian's awk, otherwise fills a large buffer before it reads a record).
     static func curlProgressFilter(name: String) -> String {
         let awk = #"""
-            BEGIN { RS = "[\r\n]" }
             $1 ~ /^[0-9]+$/ && NF >= 12 {
                 if ($2 == "0" && $4 == "0") next   # before the first byte
                 pct = ($2 == "0") ? "" : $1
@@ -157,7 +159,7 @@ enum ApplyScript {
             }
             $1 != "%" && $1 != "Dload" && NF > 0 { print >> err }
             """#
-        return "awk -v name=\(shellQuote(name)) -v err=\"$S/out\" \(shellQuote(awk))"
+        return "stdbuf -oL tr '\\r' '\\n' | $dl_awk -v name=\(shellQuote(name)) -v err=\"$S/out\" \(shellQuote(awk))"
     }
 
     /// A component's command runs in a subshell as the component wrote it.

@@ -122,10 +122,14 @@ public final class Engine {
         self.onEvent = onEvent
     }
 
+    /// Whether probes may update the host's hash cache (`run` turns it off
+    /// for a dry run, which must leave the host as it is).
+    public var recordHashes = true
+
     /// One exec that reports the state of every declared resource.
     public func probe(withContent: Bool = false) throws -> ProbeResult {
         let start = monotonicSeconds()
-        let script = Probe.script(for: desired.items, withContent: withContent)
+        let script = Probe.script(for: desired.items, withContent: withContent, recordHashes: recordHashes)
         let result = try host.runScript(script, timeout: 120)
         roundTrips += 1
         guard result.succeeded || result.stdoutText.hasSuffix("END\n") else {
@@ -192,6 +196,8 @@ public final class Engine {
     public func run(dryRun: Bool, stages: Set<Stage> = Set(Stage.allCases), withContent: Bool = false,
                     review: (Plan, ProbeResult) throws -> Void = { _, _ in }) throws -> RunSummary {
         let start = monotonicSeconds()
+        recordHashes = !dryRun
+        defer { recordHashes = true }
         var (plan, probed) = try self.plan(withContent: withContent)
         try checkRequirements(plan)
         onEvent(.planned(plan))

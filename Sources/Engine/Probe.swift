@@ -75,7 +75,8 @@ let pendingRestartsFile = engineStateDir + "/pending-restarts"
 public enum Probe {
     /// The probe script for `items`. With `withContent`, changed text files
     /// that are not secret are also sent back, so the plan can show diffs.
-    public static func script(for items: [Declared], withContent: Bool = false) -> String {
+    /// `recordHashes` lets it update the host's hash cache (not in a dry run).
+    public static func script(for items: [Declared], withContent: Bool = false, recordHashes: Bool = true) -> String {
         var s = """
             # cmdeploy fact probe
             LC_ALL=C; export LC_ALL
@@ -155,7 +156,7 @@ public enum Probe {
             let paths = batchedPaths.map(q).joined(separator: " ")
             s += "stat --printf='S\\t%n\\t%F\\t%a\\t%U\\t%G\\n' -- \(paths) 2>/dev/null\n"
             if !hashedPaths.isEmpty {
-                s += hashScript(hashedPaths.map(q).joined(separator: " "))
+                s += hashScript(hashedPaths.map(q).joined(separator: " "), record: recordHashes)
             }
         }
         if !units.isEmpty {
@@ -179,39 +180,48 @@ public enum Probe {
     }
 
     /// Where the probe remembers file hashes: "path, inode:size:mtime:ctime
-    /// (ns), sha256" per line. A file is hashed again unless all four match:
-    /// any write changes ctime, which no one can set back, so a file that
-    /// changed is never taken from here. Written only on hosts cmdeploy has
-    /// deployed to (its state folder exists), never on a fresh one.
+    /// (ns):device, sha256" per line. A file is hashed again unless all of
+    /// them match: any write changes ctime, which no one can set back, so a
+    /// file that changed is never taken from here. A file changed within the
+    /// last 2 s is not recorded (ctime moves in clock ticks, so a write in
+    /// the same tick as the probe's read would keep the key). Written only on
+    /// hosts cmdeploy has deployed to (its state folder exists) and never by
+    /// a dry run.
     public static let hashCacheFile = engineStateDir + "/hash-cache"
 
-    /// "H sha256 path" for each readable file of `paths` (shell words):
-    /// cached hashes where the file is unchanged, sha256sum for the rest.
-    static func hashScript(_ paths: String) -> String {
+    /// "H sha256 path" for each regular file of `paths` (shell words; other
+    /// kinds are never read: a FIFO would block): cached hashes where the
+    /// file is unchanged, sha256sum for the rest.
+    static func hashScript(_ paths: String, record: Bool) -> String {
         """
-        hc=$(stat --printf='%n\\t%i:%s:%.9Y:%.9Z\\n' -- \(paths) 2>/dev/null | awk -F'\\t' -v cache=\(hashCacheFile) \(q(hashLookupAwk)))
+        hc=$(stat --printf='%n\\t%F\\t%i:%s:%.9Y:%.9Z:%d\\n' -- \(paths) 2>/dev/null | awk -F'\\t' -v cache=\(hashCacheFile) \(q(hashLookupAwk)))
         hf=$(printf '%s\\n' "$hc" | awk -F'\\t' 'NF == 3 && $1 == "-" { print $2 }' | xargs -r -d '\\n' sha256sum -- 2>/dev/null | sed -n 's/^\\([0-9a-f]\\{64\\}\\)  /\\1\\t/p')
-        hs=; [ -d \(engineStateDir) ] && hs=1
-        printf '%s\\n%s\\n' "$hf" "$hc" | awk -F'\\t' -v cache=\(hashCacheFile) -v save="$hs" -v tmp="\(hashCacheFile).$$" \(q(hashMergeAwk))
+        hs=; \(record ? "[ -d \(engineStateDir) ] && hs=1" : ": dry run, no record")
+        printf '%s\\n%s\\n' "$hf" "$hc" | awk -F'\\t' -v cache=\(hashCacheFile) -v save="$hs" -v now="$(date +%s)" -v tmp="\(hashCacheFile).$$" \(q(hashMergeAwk))
 
         """
     }
 
-    /// Cached hash (or "-"), path and stat key for each `stat` line.
+    /// Cached hash (or "-"), path and stat key for each regular file of the
+    /// `stat` lines ("path, type, key").
     static let hashLookupAwk = #"""
         BEGIN { while ((getline l < cache) > 0) { if (split(l, f, "	") == 3) have[f[1] "	" f[2]] = f[3] } }
-        { k = $1 "	" $2; print ((k in have) ? have[k] : "-") "	" $1 "	" $2 }
+        $2 == "regular file" || $2 == "regular empty file" {
+            k = $1 "	" $3; print ((k in have) ? have[k] : "-") "	" $1 "	" $3
+        }
         """#
 
     /// Fresh "sha256 path" lines, then the lookup's lines: prints the H lines
-    /// and, with `save`, writes the new cache (via a temporary file).
+    /// and, with `save`, writes the new cache (via a temporary file),
+    /// leaving out files whose ctime is less than 2 s before `now`.
     static let hashMergeAwk = #"""
         NF == 2 { fresh[$2] = $1; next }
         NF == 3 {
             h = ($1 == "-") ? fresh[$2] : $1
             if (h == "") next
             print "H	" h "	" $2
-            if (save != "") { print $2 "	" $3 "	" h > tmp; saved = 1 }
+            split($3, key, ":")
+            if (save != "" && now - int(key[4]) >= 2) { print $2 "	" $3 "	" h > tmp; saved = 1 }
         }
         END { if (saved) { close(tmp); system("mv -f -- '" tmp "' '" cache "'") } }
         """#
@@ -321,6 +331,10 @@ public enum Probe {
             switch item.resource {
             case .package(let p):
                 observed[i] = .package(installed: installed[p.name] ?? false)
+            case .service(let svc) where observed[i] == nil && facts.hasSystemd:
+                // `systemctl show` stops at the first unit it cannot show;
+                // a unit without an answer must not pass for "nothing to do".
+                throw ProbeError(message: "the fact probe got no state for \(svc.unit) from `systemctl show`")
             case .download(let d) where observed[i] == nil:
                 observed[i] = .path(batchedPath(d.path, statted, hashes))
             case .directory(let d) where observed[i] == nil:

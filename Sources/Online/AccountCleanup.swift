@@ -37,7 +37,7 @@ public enum AccountCleanup {
         let safe = addresses.filter { isSafe($0, domain: domain) }
         guard !safe.isEmpty else { return nil }
         let words = safe.map(shellQuote).joined(separator: " ")
-        return dirScript + "; removed=0; left=0; "
+        return dirScript + "; [ -d \"$dir\" ] || { echo \"no mailboxes folder $dir\" >&2; exit 1; }; removed=0; left=0; "
             + "for a in \(words); do "
             + "[ -e \"$dir/$a\" ] || continue; doveadm kick \"$a\" >/dev/null 2>&1; "
             + "rm -rf -- \"$dir/$a\" && removed=$((removed + 1)); "

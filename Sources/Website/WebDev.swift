@@ -40,7 +40,7 @@ public struct WebDev {
         case .build(let src, let out):
             return Plan(sourceDir: src, servedDir: outputDir ?? out)
         case .embedded:
-            let dir = outputDir ?? NSTemporaryDirectory() + "cmdeploy-webdev-\(getpid())"
+            let dir = try outputDir ?? Self.scratchFolder()
             return Plan(sourceDir: nil, embedded: true, servedDir: dir)
         case .uploadAsIs(let dir):
             return Plan(sourceDir: nil, servedDir: dir)
@@ -54,6 +54,16 @@ public struct WebDev {
             return try WebsiteBuilder.build(config: config, sourceDir: src, outputDir: plan.servedDir, webdev: true)
         }
         return try WebsiteBuilder.buildEmbedded(config: config, outputDir: plan.servedDir, webdev: true)
+    }
+
+    /// A private folder for the compiled-in pages' build (mkdtemp: not a
+    /// name another user could take first).
+    static func scratchFolder() throws -> String {
+        var template = Array((NSTemporaryDirectory() + "cmdeploy-webdev-XXXXXX").utf8CString)
+        guard let p = mkdtemp(&template) else {
+            throw WebsiteError(file: NSTemporaryDirectory(), "cannot make a folder for the pages: \(String(cString: strerror(errno)))")
+        }
+        return String(cString: p)
     }
 
     /// Builds, starts the server, calls `started` with its URL, then watches forever.

@@ -231,35 +231,59 @@ import Support
     }
 
     /// The probe's hash cache: an unchanged file is taken from it (a cache
-    /// entry with a wrong hash shows through), while a file rewritten with
-    /// the same size and its old mtime set back is hashed again (its ctime
-    /// moved) and repaired.
+    /// entry with a wrong hash shows through), a file rewritten with the same
+    /// size and its old mtime set back is hashed again (its ctime moved) and
+    /// repaired, a dry run records nothing, and a file changed in the last
+    /// 2 s is not recorded (ctime moves in clock ticks).
     @Test func theHashCacheServesOnlyUnchangedFiles() throws {
         let r = root
         let path = "\(r)/managed.conf"
         let manifest = Manifest { File(path, text: "setting = 1\n") }
         try FileManager.default.createDirectory(atPath: engineStateDir, withIntermediateDirectories: true)
+        func entry() throws -> [Substring]? {
+            let cache = (try? String(contentsOfFile: Probe.hashCacheFile, encoding: .utf8)) ?? ""
+            return cache.split(separator: "\n").first { $0.hasPrefix(path + "\t") }?
+                .split(separator: "\t", omittingEmptySubsequences: false)
+        }
         _ = try engine(manifest).run(dryRun: false)
-        let cache = try String(contentsOfFile: Probe.hashCacheFile, encoding: .utf8)
-        let line = try #require(cache.split(separator: "\n").first { $0.hasPrefix(path + "\t") }, "no cache entry for \(path)")
-        let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-        #expect(fields.count == 3 && fields[2] == sha256Hex(Array("setting = 1\n".utf8)))
+        #expect(try entry() == nil, "just written: too recent to record")
+        Thread.sleep(forTimeInterval: 2.2)
         #expect(try engine(manifest).run(dryRun: true).plan.changes.isEmpty)
+        #expect(try entry() == nil, "a dry run records nothing")
+        #expect(try engine(manifest).run(dryRun: false).plan.changes.isEmpty)
+        let fields = try #require(try entry(), "no cache entry for \(path) after a run")
+        #expect(fields.count == 3 && fields[2] == sha256Hex(Array("setting = 1\n".utf8)))
 
         // A wrong hash under the file's current key is believed: the cache is used.
-        let poisoned = cache.replacingOccurrences(of: String(line), with: fields[0] + "\t" + fields[1] + "\t" + String(repeating: "0", count: 64))
-        try poisoned.write(toFile: Probe.hashCacheFile, atomically: false, encoding: .utf8)
+        let cache = try String(contentsOfFile: Probe.hashCacheFile, encoding: .utf8)
+        try cache.replacingOccurrences(of: fields.joined(separator: "\t"),
+                                       with: fields[0] + "\t" + fields[1] + "\t" + String(repeating: "0", count: 64))
+            .write(toFile: Probe.hashCacheFile, atomically: false, encoding: .utf8)
         #expect(try engine(manifest).run(dryRun: true).plan.changes.contains { $0.subject == "file \(path)" })
 
-        // Same size, old mtime restored to the nanosecond: hashed again, repaired.
-        _ = try engine(manifest).run(dryRun: false)
+        // Recorded again, then rewritten with the same size and the old mtime
+        // restored to the nanosecond: hashed again, repaired.
+        try cache.write(toFile: Probe.hashCacheFile, atomically: false, encoding: .utf8)
+        #expect(try engine(manifest).run(dryRun: true).plan.changes.isEmpty)
         let mtime = try shell("stat -c %.9Y \(path)").output.trimmingCharacters(in: .whitespacesAndNewlines)
         _ = try shell("printf 'setting = 2\\n' > \(path) && touch -m -d @\(mtime) \(path)")
         #expect(try shell("stat -c %.9Y \(path)").output.trimmingCharacters(in: .whitespacesAndNewlines) == mtime)
-        let plan = try engine(manifest).run(dryRun: true).plan
-        #expect(plan.changes.contains { $0.subject == "file \(path)" })
+        #expect(try engine(manifest).run(dryRun: true).plan.changes.contains { $0.subject == "file \(path)" })
         _ = try engine(manifest).run(dryRun: false)
         #expect(read(path) == "setting = 1\n")
+    }
+
+    /// A FIFO where a file is declared is reported, never read (reading it
+    /// would block the probe).
+    @Test func aFifoIsNotHashed() throws {
+        let path = "\(root)/pipe.conf"
+        _ = try shell("mkfifo \(path)")
+        let e = try engine(Manifest { File(path, text: "x\n") })
+        let started = Date()
+        let probe = try e.probe()
+        #expect(Date().timeIntervalSince(started) < 30)
+        guard case .path(let state)? = probe.observed.first else { Issue.record("no path state"); return }
+        #expect(state.kind == .other && state.sha256 == nil)
     }
 
     @Test func commandsRunWhenTheirTriggerChanges() throws {

@@ -15,8 +15,8 @@ public struct OpenDKIM: Component {
     /// libunbound settings for OpenDKIM's key lookups, with dns_forwarders only.
     public static let resolverConf = "/etc/opendkim/resolver.conf"
     /// Serializes libunbound's config parsing inside OpenDKIM (LD_PRELOAD),
-    /// with dns_forwarders only. Built beside chatmaild (scripts/build-chatmaild)
-    /// from Sources/UnboundConfigLock/ub_config_lock.c.
+    /// with dns_forwarders only. Built by scripts/release from
+    /// Sources/UnboundConfigLock/ub_config_lock.c and appended to chatmaild.
     public static let configLockPath = "/usr/local/lib/libub-config-lock.so"
     public static let configLockName = "libub-config-lock.so"
     /// One milter session (a message to sign); the health timer and
@@ -62,8 +62,9 @@ public struct OpenDKIM: Component {
         if forwarded {
             guard let lock = context.unboundConfigLock else {
                 throw DeployFailure("""
-                    dns_forwarders needs \(Self.configLockName) for OpenDKIM, built beside chatmaild \
-                    (scripts/build-chatmaild builds both); none found beside \(context.chatmaild?.path ?? "chatmaild")
+                    dns_forwarders needs \(Self.configLockName) for OpenDKIM: scripts/release appends it \
+                    to chatmaild; \(context.chatmaild?.path ?? "chatmaild") carries none for its machine \
+                    and has none beside it
                     """)
             }
             configLock = lock

@@ -84,6 +84,7 @@ public struct RelayDNSProbe: Sendable {
             echo "dkim $key"
             ip -o addr show scope global 2>/dev/null | awk '{print "addr", $3, $4}'
             T=$(mktemp -d) || exit 1
+            trap 'rm -rf "$T"' EXIT
             Q=$(cat <<'QUERIES'
             \(queries)
             QUERIES
