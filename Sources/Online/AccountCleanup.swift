@@ -16,9 +16,9 @@ public enum AccountCleanup {
 
     /// The mailboxes folder of a relay whose chatmail.ini is not known here
     /// (the second relay): its deployed ini says, else the default.
-    public static func mailboxesDirScript(domain: String) -> String {
+    public static func mailboxesDirScript(domain: String, ini: String = HostLayout.iniPath) -> String {
         let bare = domain.filter { $0 != "[" && $0 != "]" }
-        return "dir=$(sed -n 's/^mailboxes_dir *= *//p' \(HostLayout.iniPath) 2>/dev/null | tail -n 1); "
+        return "dir=$(sed -n 's/^mailboxes_dir *= *//p' \(shellQuote(ini)) 2>/dev/null | tail -n 1); "
             + "[ -n \"$dir\" ] || dir=\(shellQuote("/home/vmail/mail/" + bare))"
     }
 
@@ -42,6 +42,21 @@ public enum AccountCleanup {
             + "[ -e \"$dir/$a\" ] || continue; doveadm kick \"$a\" >/dev/null 2>&1; "
             + "rm -rf -- \"$dir/$a\" && removed=$((removed + 1)); "
             + "[ -e \"$dir/$a\" ] && left=$((left + 1)); done; echo \"$removed $left\""
+    }
+
+    /// The cleanup of the relay under test, whose mailboxes folder chatmail.ini gives.
+    public static func run(on host: Host, relay: RelayEndpoint, mailboxesDir: String) throws -> Result? {
+        try run(on: host, addresses: relay.created.all, domain: relay.mailDomain, dirScript: "dir=" + shellQuote(mailboxesDir))
+    }
+
+    /// The cleanup of another relay (the second one): over its own SSH
+    /// connection, its folder read from its deployed chatmail.ini.
+    public static func run(onOther relay: RelayEndpoint, sshOptions: SSHOptions) throws -> Result? {
+        guard !relay.created.all.isEmpty else { return nil }
+        let host = try openHost(relay.host, options: sshOptions)
+        defer { host.close() }
+        return try run(on: host, addresses: relay.created.all, domain: relay.mailDomain,
+                       dirScript: mailboxesDirScript(domain: relay.mailDomain))
     }
 
     /// Runs the cleanup for one relay on `host`; nil when the run made no account there.

@@ -44,8 +44,7 @@ public final class OnlineContext: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if host == nil { host = try connectHost() }
-        return try AccountCleanup.run(on: host!, addresses: relay.created.all, domain: relay.mailDomain,
-                                      dirScript: "dir=" + shellQuote(config.mailboxesDir))
+        return try AccountCleanup.run(on: host!, relay: relay, mailboxesDir: config.mailboxesDir)
     }
 
     public func close() {

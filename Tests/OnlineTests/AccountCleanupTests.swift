@@ -32,10 +32,17 @@ import Remote
     }
 
     @Test func theSecondRelaysFolderComesFromItsDeployedIni() throws {
-        let script = AccountCleanup.mailboxesDirScript(domain: "[192.0.2.7]")
-        #expect(script.contains("/usr/local/lib/chatmaild/chatmail.ini"))
-        #expect(try shell(script + "; echo \"$dir\"").output == "/home/vmail/mail/192.0.2.7\n"
-                || FileManager.default.fileExists(atPath: "/usr/local/lib/chatmaild/chatmail.ini"))
+        #expect(AccountCleanup.mailboxesDirScript(domain: "x.org").contains("/usr/local/lib/chatmaild/chatmail.ini"))
+        let dir = try scratchDir("ini")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ini = dir + "/chatmail.ini"
+        func folder() throws -> String {
+            try shell(AccountCleanup.mailboxesDirScript(domain: "[192.0.2.7]", ini: ini) + "; echo \"$dir\"").output
+        }
+        #expect(try folder() == "/home/vmail/mail/192.0.2.7\n", "no ini: the default")
+        try "[params]\nmail_domain = 192.0.2.7\nmailboxes_dir = /srv/mail/a\nmailboxes_dir = /srv/mail/b\n"
+            .write(toFile: ini, atomically: true, encoding: .utf8)
+        #expect(try folder() == "/srv/mail/b\n", "the ini's last mailboxes_dir")
     }
 
     @Test func everyCredentialIsRecordedOnce() {

@@ -49,8 +49,7 @@ struct BenchCommand: AsyncParsableCommand {
                                quiet: quiet) {
                 let ssh = try openHost(target, options: options)
                 defer { ssh.close() }
-                return try AccountCleanup.run(on: ssh, addresses: relay.created.all, domain: relay.mailDomain,
-                                              dirScript: "dir=" + shellQuote(config.mailboxesDir))
+                return try AccountCleanup.run(on: ssh, relay: relay, mailboxesDir: config.mailboxesDir)
             }
         }
         if json {

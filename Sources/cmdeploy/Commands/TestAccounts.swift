@@ -20,12 +20,5 @@ func removeTestAccounts(relay: RelayEndpoint, second: RelayEndpoint?, days: Int,
         }
     }
     report(relay.mailDomain, Result { try removeOnRelay() })
-    if let second, !second.created.all.isEmpty {
-        report(second.mailDomain, Result {
-            let host = try openHost(second.host, options: sshOptions)
-            defer { host.close() }
-            return try AccountCleanup.run(on: host, addresses: second.created.all, domain: second.mailDomain,
-                                          dirScript: AccountCleanup.mailboxesDirScript(domain: second.mailDomain))
-        })
-    }
+    if let second { report(second.mailDomain, Result { try AccountCleanup.run(onOther: second, sshOptions: sshOptions) }) }
 }
